@@ -1,0 +1,11 @@
+"""The registry service: the camera inventory (port 8001)."""
+
+from services.registry.router import router
+from shared.app import create_app
+
+app = create_app(
+    service="registry",
+    title="citycam registry",
+    description="The camera inventory: cameras, gateways, areas and API keys.",
+    routers=[router],
+)

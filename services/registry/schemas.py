@@ -1,0 +1,119 @@
+"""Request and response bodies of the registry API."""
+
+import uuid
+from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from shared.schemas import (
+    AreaCode,
+    DeviceCode,
+    LongText,
+    Name,
+    ShortText,
+    StrictModel,
+    Tag,
+)
+
+CameraKind = Literal["fixed", "ptz", "dome", "anpr", "speed", "other"]
+Lifecycle = Literal["planned", "active", "maintenance", "decommissioned"]
+Role = Literal["admin", "field", "operator", "monitor"]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Interval = Annotated[int, Field(ge=5, le=3600, description="Seconds between heartbeats (5-3600)")]
+Direction = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+StreamUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    Field(description="rtsp, rtsps, http or https URL; credentials are stored apart and never returned"),
+]
+Tags = Annotated[list[Tag], Field(max_length=50)]
+
+
+class CameraCreate(StrictModel):
+    code: DeviceCode
+    name: Name
+    latitude: Latitude
+    longitude: Longitude
+    address: LongText | None = None
+    district: AreaCode
+    ward: AreaCode | None = None
+    road: ShortText | None = None
+    direction: Direction | None = None
+    kind: CameraKind = "fixed"
+    vendor: Label | None = None
+    model: Label | None = None
+    firmware: Label | None = None
+    ip: IPv4Address | IPv6Address | None = None
+    stream_url: StreamUrl | None = None
+    lifecycle: Lifecycle = "active"
+    heartbeat_interval_s: Interval = 30
+    tags: Tags = Field(default_factory=list)
+    owner: ShortText | None = None
+    gateway_id: uuid.UUID | None = None
+    installed_at: AwareDatetime | None = None
+
+
+class CameraRead(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    latitude: float
+    longitude: float
+    address: str | None
+    district: str
+    ward: str | None
+    road: str | None
+    direction: str | None
+    kind: str
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    ip: str | None
+    stream_url: str | None = Field(description="With any credentials masked as ***")
+    lifecycle: str
+    heartbeat_interval_s: int
+    tags: list[str]
+    owner: str | None
+    gateway_id: uuid.UUID | None
+    installed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CameraCreated(CameraRead):
+    device_token: str = Field(description="The camera's device token, shown this once")
+
+
+class AreaRead(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    centroid_lat: float | None
+    centroid_lon: float | None
+
+
+class ApiKeyCreate(StrictModel):
+    name: Name
+    role: Role
+    districts: Annotated[list[AreaCode], Field(max_length=50)] | None = None
+
+
+class ApiKeyRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: str
+    districts: list[str] | None
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The API key, shown this once")

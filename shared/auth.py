@@ -1,0 +1,130 @@
+"""API-key authentication and the per-permission dependencies routes declare."""
+
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import SessionDep
+from shared.errors import Forbidden, Unauthorized
+from shared.models import ApiKey
+from shared.settings import get_auth_settings
+from shared.tokens import bearer_token, hash_secret, issue_api_key, matches
+
+log = logging.getLogger(__name__)
+
+REGISTRY_READERS = frozenset({"admin", "field", "operator"})
+REGISTRY_WRITERS = frozenset({"admin", "field"})
+MAINTAINERS = frozenset({"admin", "field", "operator"})
+HEALTH_READERS = frozenset({"admin", "field", "operator", "monitor"})
+ADMINS = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, name, role and district scope (None = every district)."""
+
+    key_id: uuid.UUID
+    name: str
+    role: str
+    districts: tuple[str, ...] | None
+
+    def can_change_district(self, district: str | None) -> bool:
+        """Whether this key may change a device located in district."""
+        if self.role == "admin":
+            return True
+        if self.role not in REGISTRY_WRITERS and self.role != "operator":
+            return False
+        return self.districts is None or (district is not None and district in self.districts)
+
+    def require_district(self, district: str | None) -> None:
+        """Raise 403 unless this key may change a device in district."""
+        if not self.can_change_district(district):
+            raise Forbidden(f"this key may not change devices in district {district!r}")
+
+
+async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
+    """The principal behind a bearer API key; 401 for a missing, unknown or revoked key."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise Unauthorized("an API key is required: Authorization: Bearer <key>")
+    key_hash = hash_secret(token)
+    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+    if key is None or key.revoked_at is not None or not matches(token, key.key_hash):
+        raise Unauthorized("the API key is unknown or revoked")
+    now = datetime.now(UTC)
+    resolution = timedelta(seconds=get_auth_settings().last_used_resolution_s)
+    if key.last_used_at is None or now - key.last_used_at >= resolution:
+        # Throttled so a busy console does not turn every read into a write.
+        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    return Principal(
+        key_id=key.id,
+        name=key.name,
+        role=key.role,
+        districts=tuple(key.districts) if key.districts is not None else None,
+    )
+
+
+def require_role(roles: frozenset[str], what: str) -> Callable[[Request, AsyncSession], Awaitable[Principal]]:
+    """A dependency admitting only keys whose role is in roles."""
+
+    async def dependency(request: Request, session: SessionDep) -> Principal:
+        principal = await authenticate(session, request.headers.get("authorization"))
+        if principal.role not in roles:
+            raise Forbidden(f"role {principal.role!r} may not {what}")
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+RegistryReader = Annotated[Principal, Depends(require_role(REGISTRY_READERS, "read the registry"))]
+RegistryWriter = Annotated[Principal, Depends(require_role(REGISTRY_WRITERS, "change cameras or gateways"))]
+Maintainer = Annotated[Principal, Depends(require_role(MAINTAINERS, "change camera maintenance"))]
+HealthReader = Annotated[Principal, Depends(require_role(HEALTH_READERS, "read health"))]
+Admin = Annotated[Principal, Depends(require_role(ADMINS, "manage API keys"))]
+
+
+async def ensure_admin_key(session: AsyncSession, key_file: Path) -> str | None:
+    """On a database with no live admin key, create one; return the key when it was generated here."""
+    existing = await session.scalar(
+        select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None)).limit(1)
+    )
+    if existing is not None:
+        return None
+    configured = get_auth_settings().admin_key
+    if configured:
+        session.add(
+            ApiKey(
+                name="bootstrap-admin",
+                role="admin",
+                prefix=configured[:12],
+                key_hash=hash_secret(configured),
+            )
+        )
+        await session.flush()
+        return None
+    issued = issue_api_key()
+    session.add(
+        ApiKey(
+            name="bootstrap-admin",
+            role="admin",
+            prefix=issued.prefix,
+            key_hash=issued.hash,
+        )
+    )
+    await session.flush()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(issued.secret + "\n")
+    os.chmod(key_file, 0o600)
+    return issued.secret

@@ -1,0 +1,167 @@
+"""`citycam migrate` and `citycam up`: bring the database to the head and run the three services."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import IO, Annotated
+
+import httpx
+import typer
+
+from shared import embedded
+from shared import migrate as migrations
+from shared.auth import ensure_admin_key
+from shared.cli.common import console, ensure_database, run
+from shared.db import make_engine, make_sessionmaker, plain_url
+from shared.settings import get_database_settings, get_port_settings
+
+COLOURS = {"registry": "cyan", "ingest": "magenta", "health": "green"}
+
+
+async def _bootstrap_admin(url: str) -> str | None:
+    engine = make_engine(url, application_name="citycam-cli")
+    try:
+        async with make_sessionmaker(engine)() as session:
+            key = await ensure_admin_key(session, get_database_settings().data_dir / "admin.key")
+            await session.commit()
+            return key
+    finally:
+        await engine.dispose()
+
+
+def migrate_and_bootstrap() -> tuple[str, bool]:
+    """Start the database if needed, migrate to the head, create the first admin key if there is none."""
+    url, started = ensure_database()
+    migrations.upgrade(url)
+    console.print(f"schema at revision {migrations.head_revision()}")
+    key = run(_bootstrap_admin(url))
+    if key is not None:
+        key_file = get_database_settings().data_dir / "admin.key"
+        console.print(f"[bold yellow]created the first admin key[/] (shown once; also in {key_file}, mode 0600):")
+        print(key, flush=True)
+    return url, started
+
+
+def migrate() -> None:
+    """Migrate the database to the newest schema (starting the embedded server if DATABASE_URL is unset)."""
+    migrate_and_bootstrap()
+
+
+@dataclass
+class Child:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+def _pump(name: str, stream: IO[bytes]) -> None:
+    colour = COLOURS.get(name, "white")
+    width = max(len(n) for n in COLOURS)
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        console.print(f"[{colour}]{name:<{width}}[/] | ", end="", highlight=False)
+        # The line itself is printed verbatim, so JSON logs stay machine-readable after the prefix.
+        console.out(line, highlight=False)
+
+
+def _spawn(name: str, port: int, host: str, url: str, workers: int) -> Child:
+    env = dict(os.environ, DATABASE_URL=plain_url(url))
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"services.{name}.main:app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "20",
+    ]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    threading.Thread(target=_pump, args=(name, process.stdout), daemon=True).start()
+    return Child(name=name, port=port, process=process)
+
+
+def _wait_ready(children: list[Child], host: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    pending = {c.name: c for c in children}
+    while pending and time.monotonic() < deadline:
+        for name, child in list(pending.items()):
+            if child.process.poll() is not None:
+                return False
+            try:
+                if httpx.get(f"http://{host}:{child.port}/readyz", timeout=1.0).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.2)
+    return not pending
+
+
+def _stop(children: list[Child], timeout_s: float = 25.0) -> None:
+    for child in children:
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for child in children:
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+
+
+def up(
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz")] = 120.0,
+) -> None:
+    """Start the database (when embedded), migrate, then run registry, ingest and health until Ctrl-C."""
+    url, started_db = migrate_and_bootstrap()
+    ports = get_port_settings()
+    specs = [
+        ("registry", ports.registry_port, 1),
+        ("ingest", ports.ingest_port, ports.ingest_workers),
+        ("health", ports.health_port, 1),
+    ]
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children = [_spawn(name, port, ports.host, url, workers) for name, port, workers in specs]
+    exit_code = 0
+    try:
+        if _wait_ready(children, ports.host, ready_timeout):
+            console.print("[bold green]all services ready[/]")
+            for name, port, _ in specs:
+                console.print(f"  {name:<8} http://{ports.host}:{port}/docs")
+        elif not stopping.is_set():
+            console.print("[bold red]a service did not become ready[/]")
+            exit_code = 1
+            stopping.set()
+        while not stopping.is_set():
+            dead = [c for c in children if c.process.poll() is not None]
+            if dead:
+                for child in dead:
+                    console.print(f"[bold red]{child.name} exited with code {child.process.returncode}[/]")
+                exit_code = 1
+                break
+            stopping.wait(0.5)
+    finally:
+        console.print("stopping services")
+        _stop(children)
+        if started_db:
+            settings = get_database_settings()
+            embedded.stop(settings.data_dir, settings.embedded_port)
+            console.print("embedded Postgres stopped")
+    raise typer.Exit(exit_code)

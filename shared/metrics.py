@@ -1,0 +1,41 @@
+"""Prometheus metrics every service exposes: requests and latency by route template and status."""
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+HTTP_REQUESTS = Counter(
+    "citycam_http_requests_total",
+    "HTTP requests by service, method, route template and status.",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "citycam_http_request_duration_seconds",
+    "HTTP request latency by service, method and route template.",
+    ["service", "method", "route"],
+    buckets=(
+        0.001,
+        0.0025,
+        0.005,
+        0.01,
+        0.025,
+        0.05,
+        0.1,
+        0.25,
+        0.5,
+        1.0,
+        2.5,
+        5.0,
+        10.0,
+    ),
+)
+
+
+def render(registry: CollectorRegistry = DEFAULT_REGISTRY) -> tuple[bytes, str]:
+    """The registry in Prometheus text format, with its content type."""
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,265 @@
+"""Pure-ASGI middleware: request ids, access logs and metrics, and the hostile-input guard.
+
+The guard runs before FastAPI sees a request so every body limit and encoding rule answers
+with problem+json in one place, whatever the route.
+"""
+
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import PayloadTooLarge, problem_body
+from shared.logs import request_id_var
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger("citycam.access")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+class BadInput(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _reject_constant(token: str) -> Any:
+    raise BadInput(422, f"{token} is not a valid JSON number")
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise BadInput(422, f"number {token[:40]} is out of range")
+    return value
+
+
+def check_json(body: bytes, max_depth: int) -> None:
+    """Raise BadInput unless body is UTF-8 JSON with finite numbers, no NUL and bounded depth."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(400, f"the body is not valid UTF-8 (byte {exc.start})") from None
+    if "\x00" in text or _NUL_ESCAPE.search(body):
+        raise BadInput(422, "NUL characters are not allowed")
+    depth = 0
+    deepest = 0
+    in_string = False
+    escaped = False
+    # A cheap scan for nesting depth, so a deeply nested body is refused before the parser recurses.
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > max_depth:
+                    raise BadInput(422, f"JSON nested deeper than {max_depth} levels")
+        elif ch in "]}":
+            depth -= 1
+    try:
+        json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except BadInput:
+        raise
+    except ValueError as exc:
+        # Also covers integers longer than Python's int-string limit.
+        raise BadInput(400, f"the body is not valid JSON: {str(exc)[:120]}") from None
+    except RecursionError:
+        raise BadInput(422, "JSON nested too deeply") from None
+
+
+class RequestContextMiddleware:
+    """X-Request-ID in and out, one access log line and the request metrics per request."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        rid = incoming.decode("latin-1") if incoming else ""
+        if not _REQUEST_ID_RE.match(rid):
+            rid = uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        scope.setdefault("state", {})["request_id"] = rid
+        started = time.perf_counter()
+        status_holder = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode("latin-1")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(self.service, method, template, str(status_holder[0])).inc()
+            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            if template not in ("/healthz", "/metrics"):
+                log.info(
+                    "%s %s %s",
+                    method,
+                    template,
+                    status_holder[0],
+                    extra={
+                        "status": status_holder[0],
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "route": template,
+                    },
+                )
+            request_id_var.reset(token)
+
+
+class InputGuardMiddleware:
+    """Body size limit, strict JSON (UTF-8, finite numbers, no NUL, bounded depth) and NUL-free URLs."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_json_depth: int,
+        path_limits: Sequence[tuple[str, int]] = (),
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
+        # (path prefix, limit) pairs for routes that take larger bodies, such as bulk imports.
+        self.path_limits = tuple(path_limits)
+
+    def limit_for(self, path: str) -> int:
+        """The body limit for a request path."""
+        for prefix, limit in self.path_limits:
+            if path.startswith(prefix):
+                return limit
+        return self.max_body_bytes
+
+    async def _reject(self, send: Send, status: int, detail: str) -> None:
+        body = json.dumps(problem_body(status, detail)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_target = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string") or b"")
+        if b"%00" in raw_target or b"\x00" in raw_target:
+            await self._reject(send, 400, "NUL characters are not allowed in the URL")
+            return
+        try:
+            scope_path = scope.get("path", "")
+            scope_path.encode("utf-8")
+        except UnicodeEncodeError:
+            await self._reject(send, 400, "the URL is not valid UTF-8")
+            return
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and _header(scope, b"content-length") in (
+            None,
+            b"0",
+        ):
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    await self._reject(send, 413, f"the body is larger than {limit} bytes")
+                    return
+            except ValueError:
+                await self._reject(send, 400, "invalid Content-Length")
+                return
+        content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+        is_json = content_type == b"application/json" or content_type.endswith(b"+json")
+        if not is_json:
+            # Streaming bodies (CSV imports) keep streaming; only their size is enforced here.
+            await self.app(scope, self._limited(receive, limit), send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._reject(send, 413, f"the body is larger than {limit} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            try:
+                check_json(body, self.max_json_depth)
+            except BadInput as exc:
+                await self._reject(send, exc.status, exc.detail)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _limited(self, receive: Receive, limit: int) -> Receive:
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+            return message
+
+        return limited

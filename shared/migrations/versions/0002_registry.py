@@ -1,0 +1,24 @@
+"""registry search and geo indexes
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26
+
+Reserved slot in the single chain for the registry service's schema additions, so the three services'
+work can land independently without forking the chain.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

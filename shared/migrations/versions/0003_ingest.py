@@ -1,0 +1,24 @@
+"""ingest partitions and state
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-26
+
+Reserved slot in the single chain for the ingest service's schema additions, so the three services'
+work can land independently without forking the chain.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

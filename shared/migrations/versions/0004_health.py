@@ -1,0 +1,24 @@
+"""health incidents and webhooks
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-26
+
+Reserved slot in the single chain for the health service's schema additions, so the three services'
+work can land independently without forking the chain.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,33 @@
+"""Every table of the citycam schema; services query these, none owns one."""
+
+from shared.models.api_key import ROLES, ApiKey
+from shared.models.area import AREA_LEVELS, Area
+from shared.models.base import NAMING_CONVENTION, Base
+from shared.models.camera import CAMERA_KINDS, LIFECYCLES, Camera
+from shared.models.camera_change import CameraChange
+from shared.models.device_credential import DeviceCredential
+from shared.models.gateway import Gateway, GatewayState
+from shared.models.heartbeat import HEARTBEAT_PARTITION_PREFIX, CameraState, Heartbeat
+from shared.models.status_event import STATUSES, CameraHealth, StatusEvent
+
+__all__ = [
+    "AREA_LEVELS",
+    "CAMERA_KINDS",
+    "HEARTBEAT_PARTITION_PREFIX",
+    "LIFECYCLES",
+    "NAMING_CONVENTION",
+    "ROLES",
+    "STATUSES",
+    "ApiKey",
+    "Area",
+    "Base",
+    "Camera",
+    "CameraChange",
+    "CameraHealth",
+    "CameraState",
+    "DeviceCredential",
+    "Gateway",
+    "GatewayState",
+    "Heartbeat",
+    "StatusEvent",
+]

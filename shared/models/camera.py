@@ -1,0 +1,75 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, INET
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, utc_now_column
+
+CAMERA_KINDS = ("fixed", "ptz", "dome", "anpr", "speed", "other")
+LIFECYCLES = ("planned", "active", "maintenance", "decommissioned")
+
+
+class Camera(Base):
+    """A registered camera. stream_url is stored without credentials; only their hash is kept."""
+
+    __tablename__ = "camera"
+    __table_args__ = (
+        CheckConstraint("kind IN ('fixed', 'ptz', 'dome', 'anpr', 'speed', 'other')", name="kind"),
+        CheckConstraint(
+            "lifecycle IN ('planned', 'active', 'maintenance', 'decommissioned')",
+            name="lifecycle",
+        ),
+        CheckConstraint("heartbeat_interval_s BETWEEN 5 AND 3600", name="heartbeat_interval_s"),
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_camera_district", "district"),
+        Index("ix_camera_ward", "ward"),
+        Index("ix_camera_gateway_id", "gateway_id"),
+        Index("ix_camera_lifecycle", "lifecycle"),
+        Index("ix_camera_vendor_model", "vendor", "model"),
+        Index("ix_camera_owner", "owner"),
+        Index("ix_camera_tags", "tags", postgresql_using="gin"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Text, default=None)
+    district: Mapped[str] = mapped_column(String(32), ForeignKey("area.code", ondelete="RESTRICT"))
+    ward: Mapped[str | None] = mapped_column(String(32), ForeignKey("area.code", ondelete="RESTRICT"), default=None)
+    road: Mapped[str | None] = mapped_column(String(200), default=None)
+    direction: Mapped[str | None] = mapped_column(String(64), default=None)
+    kind: Mapped[str] = mapped_column(String(16), default="fixed", server_default="fixed")
+    vendor: Mapped[str | None] = mapped_column(String(100), default=None)
+    model: Mapped[str | None] = mapped_column(String(100), default=None)
+    firmware: Mapped[str | None] = mapped_column(String(100), default=None)
+    ip: Mapped[str | None] = mapped_column(INET, default=None)
+    # The URL with any user:password removed; the credentials themselves are never stored in clear.
+    stream_url: Mapped[str | None] = mapped_column(Text, default=None)
+    stream_credentials_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    lifecycle: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    heartbeat_interval_s: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
+    owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    gateway_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("gateway.id", ondelete="SET NULL"), default=None
+    )
+    installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = utc_now_column()
+    updated_at: Mapped[datetime] = utc_now_column()
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -1,0 +1,184 @@
+"""One database per run, migrated once; every test runs inside a transaction that is rolled back.
+
+TEST_DATABASE_URL names a Postgres server to use (its database part is replaced by ours); without
+it the embedded server under .data/ is started. CITYCAM_TEST_DB_NAME picks the database name, so
+several checkouts can share one server.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared import embedded, migrate
+from shared.db import get_session, make_engine, plain_url, valid_database_name
+from shared.models import ApiKey
+from shared.settings import get_database_settings
+from shared.tokens import issue_api_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _server_url() -> str:
+    """A URL of the Postgres server the tests use (any database on it)."""
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        return plain_url(explicit)
+    settings = get_database_settings()
+    embedded.start(settings.data_dir, settings.embedded_port)
+    return f"postgresql://postgres@127.0.0.1:{settings.embedded_port}/postgres"
+
+
+def database_url_for(name: str) -> str:
+    """The asyncpg SQLAlchemy URL of database `name` on the test server."""
+    url = make_url(SERVER_URL.replace("postgresql://", "postgresql+asyncpg://", 1)).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+async def recreate_database(name: str) -> str:
+    """Drop and create database `name` on the test server; return its URL."""
+    valid_database_name(name)
+    conn = await asyncpg.connect(SERVER_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database_url_for(name)
+
+
+SERVER_URL = _server_url()
+TEST_DB_NAME = valid_database_name(os.environ.get("CITYCAM_TEST_DB_NAME", "citycam_test"))
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> str:
+    """The test database, created fresh and migrated to the head once per run."""
+    url = await recreate_database(TEST_DB_NAME)
+    await asyncio.to_thread(migrate.upgrade, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(database_url, application_name="citycam-tests")
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            if transaction.is_active:
+                await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the test's connection: their commits release savepoints, never the outer transaction."""
+    return async_sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as s:
+        yield s
+
+
+def bind_app(app: FastAPI, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Point an app (without running its lifespan) at the test transaction."""
+
+    async def override_session() -> AsyncIterator[AsyncSession]:
+        async with sessionmaker() as s:
+            try:
+                yield s
+            except BaseException:
+                await s.rollback()
+                raise
+            else:
+                await s.commit()
+
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.head_revision = migrate.head_revision()
+    app.dependency_overrides[get_session] = override_session
+
+
+@pytest.fixture
+def client_for(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> Iterator[Callable[[FastAPI], httpx.AsyncClient]]:
+    """An httpx client over ASGITransport for a service app bound to the test transaction."""
+    apps: list[FastAPI] = []
+
+    def make(app: FastAPI) -> httpx.AsyncClient:
+        bind_app(app, engine, sessionmaker)
+        apps.append(app)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+    yield make
+    for app in apps:
+        app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def make_key(session: AsyncSession) -> Callable[..., Awaitable[str]]:
+    """Create an API key in the test transaction and return its secret."""
+
+    async def make(role: str, districts: list[str] | None = None, *, revoked: bool = False) -> str:
+        issued = issue_api_key()
+        key = ApiKey(
+            name=f"test-{role}-{uuid.uuid4().hex[:6]}",
+            role=role,
+            districts=districts,
+            prefix=issued.prefix,
+            key_hash=issued.hash,
+        )
+        if revoked:
+            key.revoked_at = datetime.now(UTC)
+        session.add(key)
+        await session.commit()
+        return issued.secret
+
+    return make
+
+
+@pytest.fixture
+async def registry(client_for: Callable[[FastAPI], httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+    """The registry app over ASGITransport, inside the test transaction."""
+    from services.registry.main import app
+
+    async with client_for(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def ingest(client_for: Callable[[FastAPI], httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+    """The ingest app over ASGITransport, inside the test transaction."""
+    from services.ingest.main import app
+
+    async with client_for(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def health(client_for: Callable[[FastAPI], httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+    """The health app over ASGITransport, inside the test transaction."""
+    from services.health.main import app
+
+    async with client_for(app) as client:
+        yield client

@@ -1,0 +1,46 @@
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from shared import migrate
+from shared.db import make_engine
+from tests.conftest import recreate_database
+
+
+async def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            return {r[0] for r in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_downgrade_upgrade_leaves_no_drift() -> None:
+    url = await recreate_database("citycam_test_migrations")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(migrate.downgrade, url, "base")
+    assert await _tables(url) == {"alembic_version"}
+    await asyncio.to_thread(migrate.upgrade, url)
+    # alembic check raises when the models and the migrated schema differ.
+    await asyncio.to_thread(migrate.check, url)
+    assert {"camera", "area", "api_key", "heartbeat", "status_event"} <= await _tables(url)
+
+
+async def test_first_migration_seeds_the_22_districts(session) -> None:
+    rows = (await session.execute(text("SELECT code FROM area WHERE level = 'district'"))).scalars().all()
+    assert len(rows) == 22
+    assert {"Q1", "BTH", "TDU", "CGI"} <= set(rows)
+
+
+async def test_database_refuses_an_interval_below_5_seconds(session) -> None:
+    with pytest.raises(IntegrityError):
+        await session.execute(
+            text(
+                "INSERT INTO camera (id, code, name, latitude, longitude, district, heartbeat_interval_s)"
+                " VALUES (gen_random_uuid(), 'X-1', 'x', 10.8, 106.7, 'Q1', 4)"
+            )
+        )
