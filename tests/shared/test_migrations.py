@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import migrate
 from shared.db import make_engine
-from tests.conftest import recreate_database
+from tests.conftest import TEST_DB_NAME, recreate_database
 
 
 async def _tables(url: str) -> set[str]:
@@ -20,7 +20,7 @@ async def _tables(url: str) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade_leaves_no_drift() -> None:
-    url = await recreate_database("citycam_test_migrations")
+    url = await recreate_database(f"{TEST_DB_NAME}_migrations")
     await asyncio.to_thread(migrate.upgrade, url)
     await asyncio.to_thread(migrate.downgrade, url, "base")
     assert await _tables(url) == {"alembic_version"}
