@@ -28,6 +28,9 @@ logging.setLogRecordFactory(_record_factory)
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
+    "color_message",
+    "request_id",
+    "service",
 }
 
 

@@ -7,8 +7,10 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import TEST_DB_NAME, recreate_database
@@ -89,3 +91,38 @@ def test_sigterm_stops_every_service_cleanly(stack: Stack) -> None:
     for url in stack.urls.values():
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/healthz", timeout=1)
+
+
+def test_up_exits_non_zero_when_a_service_dies(e2e_database: str, tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("registry", "ingest", "health")}
+    env = dict(
+        os.environ,
+        DATABASE_URL=e2e_database,
+        CITYCAM_ADMIN_KEY=ADMIN_KEY,
+        CITYCAM_DB_DATA_DIR=str(tmp_path),
+        CITYCAM_REGISTRY_PORT=str(ports["registry"]),
+        CITYCAM_INGEST_PORT=str(ports["ingest"]),
+        CITYCAM_HEALTH_PORT=str(ports["health"]),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{ports['ingest']}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        ingest_children = [
+            child
+            for child in psutil.Process(process.pid).children()
+            if "services.ingest.main:app" in " ".join(child.cmdline())
+        ]
+        assert ingest_children
+        ingest_children[0].kill()
+        assert process.wait(timeout=40) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -102,3 +102,12 @@ async def test_log_lines_carry_the_request_id(registry, caplog) -> None:
 async def test_openapi_documents_problem_responses(service) -> None:
     schema = (await service.get("/openapi.json")).json()
     assert "Problem" in schema["components"]["schemas"]
+
+
+def test_log_lines_outside_requests_name_the_configured_service() -> None:
+    from shared.logs import JsonFormatter
+
+    record = logging.getLogger("uvicorn.error").makeRecord("uvicorn.error", logging.INFO, "x", 1, "started", (), None)
+    line = json.loads(JsonFormatter("ingest").format(record))
+    assert line["service"] == "ingest"
+    assert "color_message" not in line
