@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +27,7 @@ from services.registry.schemas import CAMERA_REQUIRED, CameraCreate, ImportRejec
 from shared.auth import Principal
 from shared.errors import BadRequest, Problem, UnsupportedMediaType, ValidationFailed, database_problem
 from shared.middleware import BadInput, check_json
-from shared.models import Area, Camera, Gateway
+from shared.models import Area, Camera, CameraChange, Gateway
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,9 @@ class Importer:
     rejected: list[ImportRejected] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
     gateways: dict[uuid.UUID, bool] = field(default_factory=dict)
+    # New rows of the current batch, written with one multi-row INSERT each (no ORM bookkeeping).
+    new_cameras: list[dict[str, Any]] = field(default_factory=list)
+    new_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, row: Row, errors: list[dict[str, Any]]) -> None:
         code = row.values.get("code")
@@ -212,22 +215,39 @@ class Importer:
 
     async def batch(self, rows: list[Row]) -> None:
         """Write a batch in one savepoint; when the database refuses it, replay row by row."""
-        counts = (self.created, self.updated, self.unchanged, len(self.rejected))
+        counts = self._counts()
         try:
             async with self.session.begin_nested():
                 await self._rows(rows)
-                await self.session.flush()
+                await self._write()
         except DBAPIError:
-            self.created, self.updated, self.unchanged = counts[:3]
-            del self.rejected[counts[3] :]
+            self._restore(counts)
             for row in rows:
+                counts = self._counts()
                 try:
                     async with self.session.begin_nested():
                         await self._rows([row])
-                        await self.session.flush()
+                        await self._write()
                 except DBAPIError as exc:
+                    self._restore(counts)
                     self.reject(row, [{"loc": [], "msg": database_problem(exc).detail}])
         self.session.expunge_all()
+
+    def _counts(self) -> tuple[int, int, int, int]:
+        return self.created, self.updated, self.unchanged, len(self.rejected)
+
+    def _restore(self, counts: tuple[int, int, int, int]) -> None:
+        self.created, self.updated, self.unchanged = counts[:3]
+        del self.rejected[counts[3] :]
+
+    async def _write(self) -> None:
+        try:
+            await self.session.flush()
+            if self.new_cameras:
+                await self.session.execute(insert(Camera), self.new_cameras)
+                await self.session.execute(insert(CameraChange), self.new_changes)
+        finally:
+            self.new_cameras, self.new_changes = [], []
 
     async def _rows(self, rows: list[Row]) -> None:
         codes = [row.values["code"].strip() for row in rows if isinstance(row.values.get("code"), str)]
@@ -297,15 +317,20 @@ class Importer:
         errors = service.location_errors(self.areas, district=data.district, ward=data.ward)
         if errors:
             raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
-        camera = service.new_camera(data)
-        self.session.add(camera)
-        await service.record_change(
-            self.session,
-            principal=self.principal,
-            request_id=self.request_id,
-            action="import",
-            camera_id=camera.id,
-            changes=service.diff({}, {k: v for k, v in service.camera_state(camera).items() if v not in (None, [])}),
+        values = service.new_camera_values(data)
+        self.new_cameras.append(values)
+        self.new_changes.append(
+            {
+                "camera_id": values["id"],
+                "action": "import",
+                "actor": self.principal.name,
+                "api_key_id": self.principal.key_id,
+                "request_id": self.request_id,
+                "unconditional": False,
+                "changes": service.diff(
+                    {}, {k: v for k, v in service.values_state(values).items() if v not in (None, [])}
+                ),
+            }
         )
         self.created += 1
 

@@ -144,6 +144,11 @@ async def check_location(session: AsyncSession, *, district: str, ward: str | No
     """422 unless district is a known district and ward (if any) a known ward of it."""
     codes = [district] if ward is None else [district, ward]
     found = {row.code: row for row in (await session.execute(select(Area).where(Area.code.in_(codes)))).scalars()}
+    parent = found[ward].parent if ward is not None and ward in found else None
+    if parent is not None and parent not in found:
+        parent_area = await session.get(Area, parent)
+        if parent_area is not None:
+            found[parent] = parent_area
     errors = location_errors(found, district=district, ward=ward)
     if errors:
         raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
@@ -583,12 +588,28 @@ async def create_camera(
     return camera, issued.secret
 
 
-def new_camera(data: CameraCreate) -> Camera:
-    """A Camera row from a validated body (stream credentials split off and hashed)."""
+def new_camera_values(data: CameraCreate) -> dict[str, Any]:
+    """The column values of a new camera from a validated body (stream credentials split off and hashed)."""
     values = data.model_dump()
-    values["stream_url"], credentials_hash = _stream_values(data.stream_url, None)
+    values["stream_url"], values["stream_credentials_hash"] = _stream_values(data.stream_url, None)
     values["ip"] = str(data.ip) if data.ip is not None else None
-    return Camera(id=uuid.uuid4(), **values, stream_credentials_hash=credentials_hash, version=1)
+    values["id"] = uuid.uuid4()
+    values["version"] = 1
+    return values
+
+
+def new_camera(data: CameraCreate) -> Camera:
+    """A Camera row from a validated body."""
+    return Camera(**new_camera_values(data))
+
+
+def values_state(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The audited fields of a camera's column values (as camera_state, without an ORM object)."""
+    state = {name: audit_value(values.get(name)) for name in CAMERA_FIELDS}
+    if values.get("stream_url") is not None and values.get("stream_credentials_hash") is not None:
+        scheme, sep, rest = str(values["stream_url"]).partition("://")
+        state["stream_url"] = f"{scheme}{sep}{MASK}@{rest}"
+    return state
 
 
 def gateway_read(gateway: Gateway) -> GatewayRead:

@@ -68,7 +68,6 @@ class Camera(Base):
         Index("ix_camera_owner", "owner"),
         Index("ix_camera_tags", "tags", postgresql_using="gin"),
         Index("ix_camera_model", "model"),
-        Index("ix_camera_kind", "kind"),
         # Bounding boxes and near+radius: a btree has real statistics, so the planner still walks the
         # code index for a box covering the whole city (a GiST point box is always estimated tiny).
         Index("ix_camera_latitude_longitude", "latitude", "longitude"),

@@ -52,7 +52,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_camera_latitude_longitude", "camera", ["latitude", "longitude"], unique=False)
     op.create_index("ix_camera_model", "camera", ["model"], unique=False)
-    op.create_index("ix_camera_kind", "camera", ["kind"], unique=False)
     op.add_column(
         "camera_change",
         sa.Column("unconditional", sa.Boolean(), server_default="false", nullable=False),
@@ -61,7 +60,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("camera_change", "unconditional")
-    op.drop_index("ix_camera_kind", table_name="camera")
     op.drop_index("ix_camera_model", table_name="camera")
     op.drop_index("ix_camera_latitude_longitude", table_name="camera")
     op.drop_index("ix_camera_search_text", table_name="camera", postgresql_using="gin")
