@@ -437,6 +437,7 @@ async def export_csv(
         if after is not None:
             stmt = stmt.where(Camera.code > after)
         async with sessionmaker() as session:
+            await service.custom_plans(session)
             cameras = list((await session.execute(stmt)).scalars())
         for camera in cameras:
             writer.writerow(export_line(camera))

@@ -512,9 +512,13 @@ def camera_conditions(filters: CameraFilters) -> list[ColumnElement[bool]]:
     if filters.tag is not None:
         conditions.append(Camera.tags.contains([filters.tag]))
     if filters.q:
-        # Each word must appear somewhere (any order); the trigram index serves every LIKE.
+        # Each word must appear somewhere (any order). Words of three letters or more go to the trigram
+        # index; a shorter one has no trigram and would make GIN read the whole index, so it only filters.
         for word in search_fold(filters.q).split()[:10]:
-            conditions.append(Camera.search_text.like(f"%{_like_escape(word)}%", escape="\\"))
+            if len(word) >= 3:
+                conditions.append(Camera.search_text.like(f"%{_like_escape(word)}%", escape="\\"))
+            else:
+                conditions.append(func.strpos(Camera.search_text, word) > 0)
     if filters.bbox is not None:
         min_lon, min_lat, max_lon, max_lat = filters.bbox
         conditions += [Camera.latitude.between(min_lat, max_lat), Camera.longitude.between(min_lon, max_lon)]
@@ -535,6 +539,16 @@ def camera_conditions(filters: CameraFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
+async def custom_plans(session: AsyncSession) -> None:
+    """Plan this transaction's queries for their actual values.
+
+    asyncpg prepares statements, and after five runs Postgres may settle on a generic plan that
+    assumes an average selectivity: a bbox covering the whole city then sorts every camera instead
+    of walking the code index (measured: p99 1.4 s instead of under 10 ms on 110k cameras).
+    """
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 def _code_after(cursor: str | None) -> str | None:
     position = decode_cursor(cursor, keys=("code",))
     if position is None:
@@ -549,6 +563,7 @@ async def list_cameras(
 ) -> tuple[list[Camera], str | None]:
     """Cameras matching every filter, ordered by code, one keyset page."""
     after = _code_after(cursor)
+    await custom_plans(session)
     stmt = select(Camera).where(*camera_conditions(filters)).order_by(Camera.code).limit(limit + 1)
     if after is not None:
         stmt = stmt.where(Camera.code > after)
