@@ -112,4 +112,7 @@ class Camera(Base):
     updated_at: Mapped[datetime] = utc_now_column()
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Accent-folded code, name, address and road for `q`, kept by Postgres itself (so SQL loads get it too).
-    search_text: Mapped[str] = mapped_column(Text, Computed(SEARCH_TEXT_SQL, persisted=True), nullable=False)
+    # Deferred: only the WHERE clause needs it, so loading a camera never carries it.
+    search_text: Mapped[str] = mapped_column(
+        Text, Computed(SEARCH_TEXT_SQL, persisted=True), nullable=False, deferred=True
+    )

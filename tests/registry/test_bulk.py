@@ -260,3 +260,10 @@ async def test_import_decommission_revokes_like_delete(registry, admin, create, 
     assert ("import",) in actions
     r = await registry.post("/v1/cameras/BTH-1/rotate-token", headers=admin)
     assert r.status_code == 409
+
+
+async def test_committed_imports_are_counted_in_metrics(registry, admin) -> None:
+    await _import(registry, admin, HEADER + "BTH-1,a,10.79,106.72,BTH,ptz,\nBTH-2,b,99,106.72,BTH,ptz,\n")
+    metrics = (await registry.get("/metrics")).text
+    assert 'citycam_registry_import_rows_total{result="created"}' in metrics
+    assert 'citycam_registry_import_rows_total{result="rejected"}' in metrics

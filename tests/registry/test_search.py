@@ -116,6 +116,10 @@ async def test_free_text_ignores_accents_and_case(registry, admin, fleet, q, exp
     assert await _codes(registry, admin, q=q) == expected
 
 
+async def test_empty_free_text_is_no_filter(registry, admin, fleet) -> None:
+    assert len(await _codes(registry, admin, q="  ")) == len(FLEET)
+
+
 async def test_free_text_combines_with_filters(registry, admin, fleet) -> None:
     assert await _codes(registry, admin, q="ben", district="BTH") == []
 
