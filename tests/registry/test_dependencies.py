@@ -1,4 +1,4 @@
-"""GET /v1/cameras: every filter, combined with AND; accent-insensitive q; bbox, near; keyset pages."""
+"""List and export filters: each one, combined with AND; accent-insensitive q; bbox, near; keyset pages."""
 
 import pytest
 
