@@ -3,6 +3,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,30 @@ from shared.models.base import Base, utc_now_column
 CAMERA_KINDS = ("fixed", "ptz", "dome", "anpr", "speed", "other")
 LIFECYCLES = ("planned", "active", "maintenance", "decommissioned")
 
+# Vietnamese (and common Latin-1) letters folded to ASCII. translate() is immutable, so unlike unaccent()
+# it can feed a generated column on any Postgres without a wrapper function; the registry folds
+# search terms with the same table (search_fold) so both sides agree.
+FOLD_FROM = (
+    "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+    "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
+    "äåæçëïñöøüÿÄÅÆÇËÏÑÖØÜ"
+)
+FOLD_TO = (
+    "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
+    "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
+    "aaaceinoouyaaaceinoou"
+)
+SEARCH_TEXT_SQL = (
+    "lower(translate(coalesce(code, '') || ' ' || coalesce(name, '') || ' ' || coalesce(address, '')"
+    f" || ' ' || coalesce(road, ''), '{FOLD_FROM}', '{FOLD_TO}'))"
+)
+_FOLD_TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def search_fold(text: str) -> str:
+    """Text folded the way camera.search_text is: Vietnamese accents and đ removed, lower case."""
+    return text.translate(_FOLD_TABLE).lower()
+
 
 class Camera(Base):
     """A registered camera. stream_url is stored without credentials; only their hash is kept."""
@@ -35,13 +60,26 @@ class Camera(Base):
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
         CheckConstraint("version >= 1", name="version"),
-        Index("ix_camera_district", "district"),
-        Index("ix_camera_ward", "ward"),
-        Index("ix_camera_gateway_id", "gateway_id"),
-        Index("ix_camera_lifecycle", "lifecycle"),
-        Index("ix_camera_vendor_model", "vendor", "model"),
-        Index("ix_camera_owner", "owner"),
+        # Each equality filter comes with the list's keyset order (code), so a filtered page is one index
+        # range read in order, whatever the correlation between codes and the filtered column.
+        Index("ix_camera_district_code", "district", "code"),
+        Index("ix_camera_ward_code", "ward", "code"),
+        Index("ix_camera_gateway_id_code", "gateway_id", "code"),
+        Index("ix_camera_lifecycle_code", "lifecycle", "code"),
+        Index("ix_camera_vendor_code", "vendor", "code"),
+        Index("ix_camera_model_code", "model", "code"),
+        Index("ix_camera_owner_code", "owner", "code"),
+        Index("ix_camera_kind_code", "kind", "code"),
         Index("ix_camera_tags", "tags", postgresql_using="gin"),
+        # Bounding boxes and near+radius: a btree has real statistics, so the planner still walks the
+        # code index for a box covering the whole city (a GiST point box is always estimated tiny).
+        Index("ix_camera_latitude_longitude", "latitude", "longitude"),
+        Index(
+            "ix_camera_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -73,3 +111,8 @@ class Camera(Base):
     created_at: Mapped[datetime] = utc_now_column()
     updated_at: Mapped[datetime] = utc_now_column()
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Accent-folded code, name, address and road for `q`, kept by Postgres itself (so SQL loads get it too).
+    # Deferred: only the WHERE clause needs it, so loading a camera never carries it.
+    search_text: Mapped[str] = mapped_column(
+        Text, Computed(SEARCH_TEXT_SQL, persisted=True), nullable=False, deferred=True
+    )
