@@ -202,7 +202,7 @@ def _row(camera_id: uuid.UUID, hb: HeartbeatIn, now: datetime, gateway_id: uuid.
     if sent_at is not None:
         skew = (now - sent_at).total_seconds()
         if skew < 0:
-            metrics.CLOCK_AHEAD.inc()
+            metrics.bump(metrics.CLOCK_AHEAD)
             skew = -skew
         metrics.CLOCK_SKEW.observe(skew)
     errors = hb.errors
@@ -253,7 +253,7 @@ async def process_single(
         raise unavailable(exc.detail) from None
     except DeviceGone:
         raise Reject(401, _UNKNOWN_TOKEN, "unauthorized", headers=_WWW_AUTH) from None
-    metrics.ACCEPTED_SINGLE.inc()
+    metrics.bump(metrics.ACCEPTED_SINGLE)
     return encoder.encode(HeartbeatAccepted(received_at=now))
 
 
@@ -331,7 +331,7 @@ async def process_batch(
             limiter.refund(row.camera_id)
         raise unavailable(exc.detail if isinstance(exc, Unavailable) else "a device changed") from None
     if rows:
-        metrics.ACCEPTED_BATCH.inc(len(rows))
+        metrics.bump(metrics.ACCEPTED_BATCH, len(rows))
     for reason, count in rejected.items():
         metrics.rejected("batch", reason, count)
     return encoder.encode(BatchResult(results=results))
@@ -375,7 +375,7 @@ class _HttpMetrics:
         child = self._requests.get((path, status))
         if child is None:
             child = self._requests[(path, status)] = HTTP_REQUESTS.labels(self.service, "POST", path, str(status))
-        child.inc()
+        metrics.bump(child)
 
 
 class HeartbeatFront:

@@ -35,6 +35,10 @@ class IngestSettings(BaseSettings):
     negative_cache_size: int = Field(default=50_000, ge=0)
     listener_check_interval_s: float = Field(default=5.0, gt=0)
 
+    # Freeze the startup heap and collect generation 0 less often (off in tests sharing one process).
+    gc_tuning: bool = True
+    gc_gen0_threshold: int = Field(default=20_000, ge=700)
+
     # Retention of the daily heartbeat partitions.
     retention_days: int = Field(default=30, ge=1)
     partitions_ahead_days: int = Field(default=3, ge=1, le=60)
