@@ -26,6 +26,7 @@ from services.ingest.schemas import (
     BatchResult,
     HeartbeatAccepted,
     HeartbeatIn,
+    batch_decoder,
     batch_envelope_decoder,
     batch_item_decoder,
     encoder,
@@ -282,8 +283,14 @@ async def process_batch(
     if device.lifecycle == "decommissioned":
         raise Reject(403, "the gateway is decommissioned", "forbidden")
     check_media_type(content_type)
-    envelope = decode(batch_envelope_decoder, body)
-    items: list[msgspec.Raw] = envelope.heartbeats
+    items: list[Any]
+    try:
+        # The usual batch is valid throughout: decode it in one pass. Only a batch with a bad item
+        # is decoded again item by item, so that item alone is refused.
+        envelope: Any = batch_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        envelope = decode(batch_envelope_decoder, body)
+    items = envelope.heartbeats
     if len(items) > settings.max_batch_items:
         detail = f"at most {settings.max_batch_items} heartbeats per batch"
         raise Reject(422, f"heartbeats: {detail}", "invalid", errors=[{"loc": ["heartbeats"], "msg": detail}])
@@ -298,12 +305,15 @@ async def process_batch(
     stored_at: list[int] = []
     rejected: dict[str, int] = {}
     for index, raw in enumerate(items):
-        try:
-            item = decode(batch_item_decoder, raw, ("heartbeats", index))
-        except Reject as exc:
-            results.append(BatchItemResult(camera=_raw_camera(raw), status=exc.status, detail=exc.detail))
-            rejected[exc.reason] = rejected.get(exc.reason, 0) + 1
-            continue
+        if isinstance(raw, msgspec.Raw):
+            try:
+                item = decode(batch_item_decoder, raw, ("heartbeats", index))
+            except Reject as exc:
+                results.append(BatchItemResult(camera=_raw_camera(raw), status=exc.status, detail=exc.detail))
+                rejected[exc.reason] = rejected.get(exc.reason, 0) + 1
+                continue
+        else:
+            item = raw
         camera = _camera_for(cameras, item.camera)
         if camera is None or camera.lifecycle == "decommissioned":
             why = "is not behind this gateway" if camera is None else "is decommissioned"
