@@ -21,6 +21,7 @@ import msgspec
 from starlette.types import Receive, Scope, Send
 
 from services.ingest import metrics
+from services.ingest.cache import MISSING
 from services.ingest.schemas import (
     BatchItemResult,
     BatchResult,
@@ -49,6 +50,8 @@ Headers = list[tuple[bytes, bytes]]
 
 class Backend(Protocol):
     """Where devices are looked up and heartbeats stored."""
+
+    def cached(self, token_hash: str) -> Any: ...
 
     async def device(self, token_hash: str) -> Device | None: ...
 
@@ -170,10 +173,12 @@ def token_hash(authorization: bytes | None) -> str:
 async def authenticate(backend: Backend, authorization: bytes | None) -> Device:
     """The device behind the request's token."""
     key = token_hash(authorization)
-    try:
-        device = await backend.device(key)
-    except Unavailable as exc:
-        raise unavailable(exc.detail) from None
+    device = backend.cached(key)
+    if device is MISSING:
+        try:
+            device = await backend.device(key)
+        except Unavailable as exc:
+            raise unavailable(exc.detail) from None
     if device is None:
         raise Reject(401, _UNKNOWN_TOKEN, "unauthorized", headers=_WWW_AUTH)
     return device

@@ -15,7 +15,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest import metrics
-from services.ingest.cache import DeviceCache
+from services.ingest.cache import MISSING, DeviceCache
 from services.ingest.front import RateLimiter
 from services.ingest.service import (
     Device,
@@ -76,10 +76,13 @@ class IngestRuntime:
         """The cameras behind a gateway."""
         return await self.cache.cameras_of(gateway_id)
 
+    def cached(self, token_hash: str) -> Any:
+        """The cached device, None for a known-bad hash, MISSING when it must be looked up."""
+        return self.cache.get(token_hash)
+
     async def store(self, rows: list[HeartbeatRow], gateway: GatewayBeat | None) -> None:
         """Commit rows with the next group; Unavailable when they cannot be."""
-        unit = self.writer.submit(rows, gateway)
-        await self.writer.wait(unit)
+        await self.writer.submit(rows, gateway).future
 
     async def run_retention(self) -> None:
         """One run of the partition job (skipped when another replica holds its lock)."""
@@ -141,6 +144,10 @@ class SessionBackend:
         sa_conn = await self.session.connection()
         raw = await sa_conn.get_raw_connection()
         return raw.driver_connection
+
+    def cached(self, token_hash: str) -> Any:
+        """Nothing is cached on a session: always MISSING."""
+        return MISSING
 
     async def device(self, token_hash: str) -> Device | None:
         """The device behind a token hash, read now."""

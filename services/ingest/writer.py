@@ -14,7 +14,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -40,14 +39,18 @@ class DeviceGone(Exception):
     """The device was deleted between authentication and commit."""
 
 
-@dataclass(slots=True)
 class Unit:
     """The rows of one request, committed together or not at all."""
 
-    rows: list[HeartbeatRow]
-    gateway: GatewayBeat | None
-    queued_at: float
-    future: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    __slots__ = ("future", "gateway", "queued_at", "rows")
+
+    def __init__(
+        self, rows: list[HeartbeatRow], gateway: GatewayBeat | None, queued_at: float, future: asyncio.Future[None]
+    ) -> None:
+        self.rows = rows
+        self.gateway = gateway
+        self.queued_at = queued_at
+        self.future = future
 
 
 class GroupCommitWriter:
@@ -61,6 +64,7 @@ class GroupCommitWriter:
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._watchdog: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
         self._closing = False
         self.healthy = False
         self.in_flight = 0
@@ -96,7 +100,7 @@ class GroupCommitWriter:
             raise Unavailable("the database is unavailable")
         if self._queued_rows + len(rows) > self.settings.max_pending_rows and self._queued_rows:
             raise Unavailable("the database is not keeping up")
-        unit = Unit(rows, gateway, time.monotonic())
+        unit = Unit(rows, gateway, time.monotonic(), self._loop.create_future())
         self._queue.append(unit)
         self._queued_rows += len(rows)
         self._wakeup.set()
