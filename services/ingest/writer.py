@@ -93,7 +93,10 @@ class GroupCommitWriter:
                     unit.future.set_exception(Unavailable("the database is not keeping up"))
 
     def submit(self, rows: list[HeartbeatRow], gateway: GatewayBeat | None = None) -> Unit:
-        """Queue rows for the next flush; raise Unavailable when they cannot be taken now."""
+        """Queue rows for the next flush; raise Unavailable when they cannot be taken now.
+
+        The caller awaits unit.future. No timer per request: a flush is bounded by flush_timeout_s and
+        the queue by max_pending_rows, and the watchdog fails units queued longer than commit_wait_s."""
         if self._closing:
             raise Unavailable("the service is shutting down")
         if not self.healthy:
@@ -105,12 +108,6 @@ class GroupCommitWriter:
         self._queued_rows += len(rows)
         self._wakeup.set()
         return unit
-
-    async def wait(self, unit: Unit) -> None:
-        """Wait for the unit's commit; Unavailable if it failed or waited too long to be taken."""
-        # No timer per request: a flush is bounded by flush_timeout_s and the queue by max_pending_rows,
-        # so the wait is bounded; the watchdog fails units queued longer than commit_wait_s.
-        await unit.future
 
     def _take(self) -> list[Unit]:
         units: list[Unit] = []
