@@ -31,101 +31,121 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-# One statement: derive every monitored camera's verdict, keep the rows whose verdict or grouping
-# columns changed, upsert them, and append a status_event for each status change. `at` is the moment
-# the threshold was crossed (last heartbeat + offline_after), never the moment it was noticed.
-_DERIVE_SQL = """
+# The verdict of every monitored camera as one integer (timing code x 32 + trouble bits), computed over
+# the whole fleet each pass; only cameras whose code or camera.version differ from camera_health are
+# touched afterwards. {only} narrows it to the cameras found by the detection statement.
+_VERDICT_SQL = """
 WITH derived AS (
-    SELECT c.id AS camera_id, c.code, c.district, c.ward, c.vendor, c.model, c.kind, c.owner,
-           c.gateway_id, c.tags, c.heartbeat_interval_s AS interval_s, c.created_at, s.received_at,
-           CASE
-               WHEN c.lifecycle = 'maintenance' THEN 'maintenance'
-               WHEN s.received_at IS NULL THEN 'unknown'
-               WHEN s.received_at + c.heartbeat_interval_s * :factor * interval '1 second' < :now THEN 'offline'
-               WHEN s.received_at + (c.heartbeat_interval_s + :grace) * interval '1 second' < :now THEN 'late'
-               ELSE 'fresh'
-           END AS timing,
-           concat_ws('; ',
-               CASE WHEN s.fps < :min_fps THEN :r_fps END,
-               CASE WHEN s.packet_loss_pct > :max_loss THEN :r_loss END,
-               CASE WHEN s.temperature_c > :max_temp THEN :r_temp END,
-               CASE WHEN s.storage_free_pct < :min_storage THEN :r_storage END,
-               CASE WHEN :errors_degrade AND cardinality(s.errors) > 0
-                    THEN 'errors reported: ' || array_to_string(s.errors[1:5], ', ') END
-           ) AS trouble
+    SELECT c.id AS camera_id, c.version,
+           t.timing * 32 + CASE WHEN t.timing <= 2 THEN 0 ELSE
+                 (CASE WHEN s.fps < :min_fps THEN 1 ELSE 0 END)
+               + (CASE WHEN s.packet_loss_pct > :max_loss THEN 2 ELSE 0 END)
+               + (CASE WHEN s.temperature_c > :max_temp THEN 4 ELSE 0 END)
+               + (CASE WHEN s.storage_free_pct < :min_storage THEN 8 ELSE 0 END)
+               + (CASE WHEN :errors_degrade AND cardinality(s.errors) > 0 THEN 16 ELSE 0 END)
+           END AS verdict
     FROM camera c
     LEFT JOIN camera_state s ON s.camera_id = c.id
-    WHERE c.lifecycle IN ('active', 'maintenance')
-),
-verdict AS (
-    SELECT d.*,
-           CASE
-               WHEN d.timing IN ('maintenance', 'unknown', 'offline') THEN d.timing
-               WHEN d.timing = 'late' OR d.trouble <> '' THEN 'degraded'
-               ELSE 'online'
-           END AS status,
-           CASE d.timing
-               WHEN 'maintenance' THEN 'in maintenance'
-               WHEN 'unknown' THEN 'never reported'
-               WHEN 'offline' THEN 'no heartbeat for more than '
-                    || (d.interval_s * :factor)::float8 || ' s'
-               WHEN 'late' THEN concat_ws('; ', 'heartbeat late (expected every ' || d.interval_s || ' s)',
-                                          NULLIF(d.trouble, ''))
-               ELSE COALESCE(NULLIF(d.trouble, ''), 'reporting normally')
-           END AS reason,
-           CASE d.timing
-               WHEN 'maintenance' THEN CAST(:now AS timestamptz)
-               WHEN 'unknown' THEN d.created_at
-               WHEN 'offline' THEN d.received_at + d.interval_s * :factor * interval '1 second'
-               WHEN 'late' THEN d.received_at + (d.interval_s + :grace) * interval '1 second'
-               ELSE d.received_at
-           END AS natural_since
-    FROM derived d
+    CROSS JOIN LATERAL (
+        SELECT CASE
+            WHEN c.lifecycle = 'maintenance' THEN 0
+            WHEN s.received_at IS NULL THEN 1
+            WHEN s.received_at + c.heartbeat_interval_s * :factor * interval '1 second' < :now THEN 2
+            WHEN s.received_at + (c.heartbeat_interval_s + :grace) * interval '1 second' < :now THEN 3
+            ELSE 4
+        END AS timing
+    ) t
+    WHERE c.lifecycle IN ('active', 'maintenance') {only}
 ),
 changed AS (
-    SELECT v.*, h.status AS old_status, h.since AS old_since, h.incident_id AS old_incident,
+    SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits,
+           h.status AS old_status, h.since AS old_since, h.incident_id AS old_incident
+    FROM derived d
+    LEFT JOIN camera_health h ON h.camera_id = d.camera_id
+    WHERE h.camera_id IS NULL OR h.verdict <> d.verdict OR h.camera_version <> d.version
+),
+"""
+
+# Detection: cheap, integer-only, over the whole fleet.
+_DETECT_SQL = _VERDICT_SQL.format(only="").rstrip().rstrip(",") + "\nSELECT camera_id FROM changed"
+
+# Application: for the detected cameras only, describe the new verdict (status, reason, since), upsert it
+# and append a status_event per status change. `at` is the moment the threshold was crossed (last
+# heartbeat + offline_after), never the moment it was noticed. The verdict is recomputed here from
+# the same snapshot as the description, so a heartbeat landing between the two statements is harmless.
+_APPLY_SQL = (
+    _VERDICT_SQL.format(only="AND c.id = ANY(:ids)")
+    + """described AS (
+    SELECT ch.*, c.code, c.district, c.ward, c.vendor, c.model, c.kind, c.owner, c.gateway_id, c.tags,
+           c.version, c.heartbeat_interval_s AS interval_s,
+           CASE WHEN ch.timing <= 2 THEN (ARRAY['maintenance', 'unknown', 'offline'])[ch.timing + 1]
+                WHEN ch.timing = 3 OR ch.bits <> 0 THEN 'degraded'
+                ELSE 'online' END AS status,
+           CASE ch.timing
+               WHEN 0 THEN CAST(:now AS timestamptz)
+               WHEN 1 THEN c.created_at
+               WHEN 2 THEN s.received_at + c.heartbeat_interval_s * :factor * interval '1 second'
+               WHEN 3 THEN s.received_at + (c.heartbeat_interval_s + :grace) * interval '1 second'
+               ELSE s.received_at
+           END AS natural_since,
+           concat_ws('; ',
+               CASE WHEN ch.bits & 1 <> 0 THEN :r_fps END,
+               CASE WHEN ch.bits & 2 <> 0 THEN :r_loss END,
+               CASE WHEN ch.bits & 4 <> 0 THEN :r_temp END,
+               CASE WHEN ch.bits & 8 <> 0 THEN :r_storage END,
+               CASE WHEN ch.bits & 16 <> 0 THEN 'errors reported: ' || array_to_string(s.errors[1:5], ', ') END
+           ) AS trouble
+    FROM changed ch
+    JOIN camera c ON c.id = ch.camera_id
+    LEFT JOIN camera_state s ON s.camera_id = ch.camera_id
+),
+verdicts AS (
+    SELECT d.*,
+           CASE d.timing
+               WHEN 0 THEN 'in maintenance'
+               WHEN 1 THEN 'never reported'
+               WHEN 2 THEN 'no heartbeat for more than ' || (d.interval_s * :factor)::float8 || ' s'
+               WHEN 3 THEN concat_ws('; ', 'heartbeat late (expected every ' || d.interval_s || ' s)',
+                                     NULLIF(d.trouble, ''))
+               ELSE COALESCE(NULLIF(d.trouble, ''), 'reporting normally')
+           END AS reason,
            CASE
-               WHEN h.status IS NOT DISTINCT FROM v.status THEN h.since
-               ELSE LEAST(CAST(:now AS timestamptz), GREATEST(v.natural_since, h.since))
+               WHEN d.old_status IS NOT DISTINCT FROM d.status THEN d.old_since
+               ELSE LEAST(CAST(:now AS timestamptz), GREATEST(d.natural_since, d.old_since))
            END AS new_since
-    FROM verdict v
-    LEFT JOIN camera_health h ON h.camera_id = v.camera_id
-    WHERE h.camera_id IS NULL
-       OR h.status <> v.status
-       OR h.reason <> v.reason
-       OR (h.code, h.district, h.ward, h.vendor, h.model, h.kind, h.owner, h.gateway_id, h.tags, h.interval_s)
-          IS DISTINCT FROM
-          (v.code, v.district, v.ward, v.vendor, v.model, v.kind, v.owner, v.gateway_id, v.tags, v.interval_s)
+    FROM described d
 ),
 upserted AS (
     INSERT INTO camera_health AS h (camera_id, status, reason, since, evaluated_at, rank, code, district, ward,
-                                    vendor, model, kind, owner, gateway_id, tags, interval_s, flapping)
+                                    vendor, model, kind, owner, gateway_id, tags, interval_s, flapping, verdict,
+                                    camera_version)
     SELECT camera_id, status, reason, new_since, :wall,
            CASE status WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2
                        WHEN 'online' THEN 3 ELSE 4 END,
-           code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false
-    FROM changed
+           code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false, verdict, version
+    FROM verdicts
     ON CONFLICT (camera_id) DO UPDATE SET
         status = EXCLUDED.status, reason = EXCLUDED.reason, since = EXCLUDED.since,
         evaluated_at = EXCLUDED.evaluated_at, rank = EXCLUDED.rank, code = EXCLUDED.code,
         district = EXCLUDED.district, ward = EXCLUDED.ward, vendor = EXCLUDED.vendor, model = EXCLUDED.model,
         kind = EXCLUDED.kind, owner = EXCLUDED.owner, gateway_id = EXCLUDED.gateway_id, tags = EXCLUDED.tags,
-        interval_s = EXCLUDED.interval_s
+        interval_s = EXCLUDED.interval_s, verdict = EXCLUDED.verdict, camera_version = EXCLUDED.camera_version
     RETURNING 1
 ),
 events AS (
     INSERT INTO status_event (camera_id, code, district, ward, from_status, to_status, reason, at,
                               incident_id, damped)
-    SELECT c.camera_id, c.code, c.district, c.ward, c.old_status, c.status, c.reason, c.new_since,
-           c.old_incident,
-           c.old_status IS NOT NULL AND (
+    SELECT v.camera_id, v.code, v.district, v.ward, v.old_status, v.status, v.reason, v.new_since,
+           v.old_incident,
+           v.old_status IS NOT NULL AND (
                SELECT count(*) FROM status_event e
-               WHERE e.camera_id = c.camera_id AND e.at > CAST(:now AS timestamptz) - :flap_window * interval '1 second'
+               WHERE e.camera_id = v.camera_id
+                 AND e.at > CAST(:now AS timestamptz) - :flap_window * interval '1 second'
                  AND e.from_status IS NOT NULL
            ) + 1 > :flap_changes
-    FROM changed c
-    WHERE c.old_status IS DISTINCT FROM c.status
-    ORDER BY c.new_since, c.camera_id
+    FROM verdicts v
+    WHERE v.old_status IS DISTINCT FROM v.status
+    ORDER BY v.new_since, v.camera_id
     RETURNING id
 )
 SELECT (SELECT count(*) FROM upserted) AS changed,
@@ -133,6 +153,8 @@ SELECT (SELECT count(*) FROM upserted) AS changed,
        (SELECT min(id) FROM events) AS first_event,
        (SELECT max(id) FROM events) AS last_event
 """
+)
+
 
 _FLAPPING_SQL = """
 WITH flappers AS (
@@ -231,10 +253,20 @@ async def evaluate(
     result = PassResult(now=wall, as_of=as_of, stale=stale, newest_heartbeat_at=newest)
     params = _params(settings, as_of, wall)
 
+    # A pass is one big plan over every camera: JIT compilation would cost more than the pass itself,
+    # and the hash joins should stay in memory.
+    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(text("SET LOCAL work_mem = '32MB'"))
     result.removed = (await session.execute(text(_EXCLUDE_SQL))).rowcount or 0  # type: ignore[attr-defined]
-    counts = (await session.execute(text(_DERIVE_SQL), params)).one()
-    result.changed, result.events = counts.changed, counts.events
-    result.first_event_id, result.last_event_id = counts.first_event, counts.last_event
+    candidates = list((await session.execute(text(_DETECT_SQL), params)).scalars())
+    if candidates:
+        counts = (
+            await session.execute(
+                text(_APPLY_SQL).bindparams(bindparam("ids", type_=ARRAY(Uuid()))), {**params, "ids": candidates}
+            )
+        ).one()
+        result.changed, result.events = counts.changed, counts.events
+        result.first_event_id, result.last_event_id = counts.first_event, counts.last_event
     result.flapping_changed = (
         await session.execute(
             text(_FLAPPING_SQL),

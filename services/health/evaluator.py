@@ -90,6 +90,7 @@ class Evaluator:
         self.last = result
         metrics.EVALUATION_SECONDS.observe(result.duration_ms / 1000)
         metrics.STALE.set(1 if result.stale else 0)
+        metrics.TRANSITIONS.inc(result.events)
         if result.events:
             log.info(
                 "transitions recorded",

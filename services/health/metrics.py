@@ -11,7 +11,7 @@ EVALUATION_SECONDS = Histogram(
     "Duration of one evaluator pass over every camera.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
-TRANSITIONS = Counter("citycam_health_transitions_total", "Status transitions recorded, by new status.", ["to"])
+TRANSITIONS = Counter("citycam_health_transitions_total", "Status transitions recorded by this process as leader.")
 LEADER = Gauge("citycam_health_evaluator_leader", "1 while this process holds the evaluator lock.")
 STALE = Gauge("citycam_health_ingest_stale", "1 while the stale-ingest guard holds.")
 SSE_CLIENTS = Gauge("citycam_health_stream_clients", "Connected Server-Sent Events clients.")

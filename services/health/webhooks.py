@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.health import metrics
 from services.health.schemas import (
     DeliveryRead,
     EventRead,
@@ -286,6 +287,7 @@ async def deliver_due(
                     {"id": r.id, "why": "webhook disabled or deleted"},
                 )
         for r, (ok, code, error) in zip(live, outcomes, strict=True):
+            metrics.WEBHOOK_ATTEMPTS.labels("delivered" if ok else "failed").inc()
             await _record(session, r, ok, code, error, settings)
         await session.commit()
     return len(rows)

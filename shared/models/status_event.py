@@ -63,6 +63,10 @@ class CameraHealth(Base):
     gateway_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
     interval_s: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # The evaluator compares these two integers, not the texts, to find what changed in a pass:
+    # verdict = timing code x 32 + trouble bits; camera_version = camera.version when copied.
+    verdict: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    camera_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatusEvent(Base):

@@ -240,3 +240,42 @@ async def test_events_newest_first_and_since(health, make_key, city) -> None:
 async def test_bad_since_is_422(health, make_key, since) -> None:
     r = await health.get(f"/v1/health/events?since={since}", headers=bearer(await make_key("monitor")))
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "district=%00",
+        "owner=a%00b",
+        "tag=" + "x" * 65,
+        "district=" + "Q" * 40,
+        "incident_id=99999999999999999999",
+    ],
+)
+async def test_hostile_query_strings_are_4xx_never_500(health, make_key, query) -> None:
+    r = await health.get(f"/v1/health/cameras?{query}", headers=bearer(await make_key("monitor")))
+    assert 400 <= r.status_code < 500, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/health/cameras/%00",
+        "/v1/health/incidents/0",
+        "/v1/health/incidents/abc",
+        "/v1/health/webhooks/not-a-uuid",
+        "/v1/health/events?cursor=%%%",
+        "/v1/health/availability?by=colour",
+        "/v1/health/availability?end=yesterday",
+    ],
+)
+async def test_bad_paths_and_params_are_4xx_problems(health, make_key, path) -> None:
+    r = await health.get(path, headers=bearer(await make_key("admin")))
+    assert 400 <= r.status_code < 500, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+
+
+async def test_stream_rejects_a_garbage_last_event_id(health, make_key) -> None:
+    r = await health.get("/v1/health/stream", headers={**bearer(await make_key("monitor")), "Last-Event-ID": "abc"})
+    assert r.status_code == 422

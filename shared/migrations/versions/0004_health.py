@@ -122,6 +122,8 @@ def upgrade() -> None:
         "camera_health", sa.Column("tags", postgresql.ARRAY(sa.String(length=64)), server_default="{}", nullable=False)
     )
     op.add_column("camera_health", sa.Column("interval_s", sa.Integer(), server_default="30", nullable=False))
+    op.add_column("camera_health", sa.Column("verdict", sa.Integer(), server_default="0", nullable=False))
+    op.add_column("camera_health", sa.Column("camera_version", sa.Integer(), server_default="0", nullable=False))
     op.create_index("ix_camera_health_district", "camera_health", ["district"], unique=False)
     op.create_index(
         "ix_camera_health_flapping", "camera_health", ["camera_id"], unique=False, postgresql_where=sa.text("flapping")
@@ -164,6 +166,8 @@ def downgrade() -> None:
     op.drop_index("ix_camera_health_gateway_id", table_name="camera_health")
     op.drop_index("ix_camera_health_flapping", table_name="camera_health", postgresql_where=sa.text("flapping"))
     op.drop_index("ix_camera_health_district", table_name="camera_health")
+    op.drop_column("camera_health", "camera_version")
+    op.drop_column("camera_health", "verdict")
     op.drop_column("camera_health", "interval_s")
     op.drop_column("camera_health", "tags")
     op.drop_column("camera_health", "gateway_id")
