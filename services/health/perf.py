@@ -90,6 +90,22 @@ async def main(url: str, cameras: int, repeat: int) -> None:
         print("steady pass (nothing changed):", await _timed(one_pass, repeat))
 
         async with sessions() as session:
+            # A busy pass: 10% more of the fleet goes silent at once (a city-wide outage's worth of transitions).
+            await session.execute(
+                text(
+                    "UPDATE camera_state SET received_at = received_at - interval '2 hours'"
+                    " WHERE camera_id IN (SELECT camera_id FROM camera_health WHERE status = 'online' LIMIT :k)"
+                ),
+                {"k": cameras // 10},
+            )
+            await session.commit()
+        started = time.perf_counter()
+        busy = await one_pass()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        print(f"busy pass: {elapsed_ms:.0f} ms, {busy.events} transitions, {len(busy.incidents_opened)} incidents")
+        print("steady pass again:", await _timed(one_pass, repeat))
+
+        async with sessions() as session:
             counts = (await session.execute(text("SELECT status, count(*) FROM camera_health GROUP BY 1"))).all()
             print("statuses:", {r[0]: r[1] for r in counts})
 

@@ -26,7 +26,7 @@ from services.health.schemas import (
 from services.health.stream import Broadcaster, sse
 from shared.auth import HealthReader
 from shared.db import SessionDep, plain_url
-from shared.errors import ValidationFailed
+from shared.errors import ServiceUnavailable, ValidationFailed
 from shared.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/v1/health")
@@ -180,7 +180,10 @@ async def stream(
             )
         resume = int(last_event_id.strip())
     broadcaster = _broadcaster(request)
-    await broadcaster.start()
+    try:
+        await broadcaster.start()
+    except TimeoutError:
+        raise ServiceUnavailable("the event stream is not available yet; retry shortly") from None
     # The request's session was committed and released when this function returns (SessionDep),
     # so the stream itself holds no database connection.
     return StreamingResponse(

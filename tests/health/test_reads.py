@@ -279,3 +279,23 @@ async def test_bad_paths_and_params_are_4xx_problems(health, make_key, path) -> 
 async def test_stream_rejects_a_garbage_last_event_id(health, make_key) -> None:
     r = await health.get("/v1/health/stream", headers={**bearer(await make_key("monitor")), "Last-Event-ID": "abc"})
     assert r.status_code == 422
+
+
+async def test_openapi_documents_the_health_api(health) -> None:
+    r = await health.get("/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    for path in (
+        "/v1/health/summary",
+        "/v1/health/groups",
+        "/v1/health/cameras",
+        "/v1/health/cameras/{camera}",
+        "/v1/health/availability",
+        "/v1/health/events",
+        "/v1/health/stream",
+        "/v1/health/incidents",
+        "/v1/health/webhooks",
+        "/v1/health/map.geojson",
+        "/v1/health/sd",
+    ):
+        assert path in paths
