@@ -289,12 +289,22 @@ async def evaluate(
     meta = await session.execute(
         text(
             """
+            WITH counts AS (
+                SELECT jsonb_build_object(
+                    'by_status', COALESCE((SELECT jsonb_object_agg(status, n) FROM (
+                        SELECT status, count(*) AS n FROM camera_health GROUP BY status) x), '{}'::jsonb),
+                    'flapping', (SELECT count(*) FROM camera_health WHERE flapping),
+                    'open_incidents', (SELECT count(*) FROM incident WHERE state = 'open')
+                ) AS counts
+                WHERE :bump OR NOT EXISTS (SELECT 1 FROM health_meta WHERE id = 1 AND counts IS NOT NULL)
+            )
             INSERT INTO health_meta AS m (id, generation, evaluated_at, as_of, stale, newest_heartbeat_at,
-                                          leader, pass_ms)
-            VALUES (1, :generation, :wall, :as_of, :stale, :newest, :leader, :pass_ms)
+                                          leader, pass_ms, counts)
+            VALUES (1, :generation, :wall, :as_of, :stale, :newest, :leader, :pass_ms, (SELECT counts FROM counts))
             ON CONFLICT (id) DO UPDATE SET
-                generation = CASE WHEN :bump OR m.stale <> EXCLUDED.stale THEN EXCLUDED.generation
-                                  ELSE m.generation END,
+                generation = CASE WHEN :bump OR m.stale <> EXCLUDED.stale OR m.counts IS NULL
+                                  THEN EXCLUDED.generation ELSE m.generation END,
+                counts = COALESCE(EXCLUDED.counts, m.counts),
                 evaluated_at = EXCLUDED.evaluated_at, as_of = EXCLUDED.as_of, stale = EXCLUDED.stale,
                 newest_heartbeat_at = EXCLUDED.newest_heartbeat_at, leader = EXCLUDED.leader,
                 pass_ms = EXCLUDED.pass_ms

@@ -47,7 +47,12 @@ class Evaluator:
             while not self._stop.is_set():
                 try:
                     async with self.engine.connect() as conn:
-                        await self._campaign(conn)
+                        try:
+                            await self._campaign(conn)
+                        except Exception:
+                            # Never hand a connection that may still hold the lock back to the pool.
+                            await conn.invalidate()
+                            raise
                 except Exception as exc:
                     log.warning("evaluator connection lost: %s", type(exc).__name__, extra={"event": "evaluator_error"})
                 self._set_leader(False)

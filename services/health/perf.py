@@ -135,7 +135,7 @@ async def main(url: str, cameras: int, repeat: int) -> None:
                 )
 
             for name, fn in (
-                ("summary, cache miss", summary_cold),
+                ("summary, cold process cache (counts stored by the pass)", summary_cold),
                 ("summary, same generation", summary_warm),
                 ("groups by district, cache miss", groups_cold),
                 ("groups by district, same generation", groups_warm),

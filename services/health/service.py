@@ -68,8 +68,8 @@ async def current_meta(session: AsyncSession) -> Any:
     return (
         await session.execute(
             text(
-                "SELECT generation, evaluated_at, as_of, stale, newest_heartbeat_at, clock_timestamp() AS now"
-                " FROM health_meta WHERE id = 1"
+                "SELECT generation, evaluated_at, as_of, stale, newest_heartbeat_at, counts,"
+                " clock_timestamp() AS now FROM health_meta WHERE id = 1"
             )
         )
     ).first()
@@ -90,9 +90,11 @@ def _availability(counts: ByStatus) -> float | None:
 
 
 async def summary(session: AsyncSession, *, meta: Any) -> Summary:
-    """City-wide counts by status, from the last pass."""
+    """City-wide counts by status, from the last pass (which stored them with its generation)."""
     key = ("summary", meta.generation) if meta is not None else None
     cached = _cached(key) if key else None
+    if cached is None and meta is not None and meta.counts:
+        cached = (ByStatus(**meta.counts["by_status"]), meta.counts["flapping"], meta.counts["open_incidents"])
     if cached is None:
         rows = (
             await session.execute(
