@@ -54,7 +54,12 @@ class Evaluator:
                             await conn.invalidate()
                             raise
                 except Exception as exc:
-                    log.warning("evaluator connection lost: %s", type(exc).__name__, extra={"event": "evaluator_error"})
+                    log.warning(
+                        "evaluator pass or connection failed: %s: %s",
+                        type(exc).__name__,
+                        str(exc).splitlines()[0][:300] if str(exc) else "",
+                        extra={"event": "evaluator_error"},
+                    )
                 self._set_leader(False)
                 await self._sleep(self.settings.leader_retry_s)
         finally:
