@@ -96,10 +96,13 @@ async def list_cameras(
     session: SessionDep,
     principal: HealthReader,
     filters: CameraFilters,
+    sort: Annotated[
+        Literal["worst", "code"], Query(description="worst: offline first, longest down first (default); code")
+    ] = "worst",
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[CameraHealthRead]:
-    items, next_cursor = await service.list_cameras(session, filters=filters, limit=limit, cursor=cursor)
+    items, next_cursor = await service.list_cameras(session, filters=filters, limit=limit, cursor=cursor, sort=sort)
     return Page[CameraHealthRead](items=items, next_cursor=next_cursor)
 
 

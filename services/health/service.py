@@ -270,26 +270,37 @@ def _camera_read(r: Any, factor: float) -> CameraHealthRead:
 
 
 async def list_cameras(
-    session: AsyncSession, *, filters: dict[str, Any], limit: int, cursor: str | None
+    session: AsyncSession, *, filters: dict[str, Any], limit: int, cursor: str | None, sort: str = "worst"
 ) -> tuple[list[CameraHealthRead], str | None]:
-    """Cameras with their verdicts, worst first (offline, degraded, unknown, online, maintenance; longest first)."""
-    position = decode_cursor(cursor, keys=("r", "s", "i"))
+    """Cameras with their verdicts: worst first (offline, degraded, unknown, online, maintenance; longest
+    first within a status), or by code."""
     where, params = await camera_filters(session, filters)
-    if position is not None:
-        try:
-            params.update(
-                r=int(position["r"]), s=datetime.fromisoformat(str(position["s"])), i=uuid.UUID(str(position["i"]))
-            )
-        except (ValueError, TypeError):
-            raise BadRequest("the cursor is not valid; use next_cursor from a previous page") from None
-        where.append("(h.rank, h.since, h.camera_id) > (:r, :s, :i)")
+    if sort == "code":
+        position = decode_cursor(cursor, keys=("c",))
+        if position is not None:
+            where.append("c.code > :c")
+            params["c"] = str(position["c"])
+        order = "c.code"
+    else:
+        position = decode_cursor(cursor, keys=("r", "s", "i"))
+        if position is not None:
+            try:
+                params.update(
+                    r=int(position["r"]),
+                    s=datetime.fromisoformat(str(position["s"])),
+                    i=uuid.UUID(str(position["i"])),
+                )
+            except (ValueError, TypeError):
+                raise BadRequest("the cursor is not valid; use next_cursor from a previous page") from None
+            where.append("(h.rank, h.since, h.camera_id) > (:r, :s, :i)")
+        order = "h.rank, h.since, h.camera_id"
     sql = f"""
         SELECT {_LIST_COLUMNS}
         FROM camera_health h
         JOIN camera c ON c.id = h.camera_id
         LEFT JOIN camera_state s ON s.camera_id = h.camera_id
         {"WHERE " + " AND ".join(where) if where else ""}
-        ORDER BY h.rank, h.since, h.camera_id
+        ORDER BY {order}
         LIMIT :limit
     """
     rows = (await session.execute(text(sql), {**params, "limit": limit + 1})).all()
@@ -297,7 +308,10 @@ async def list_cameras(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor({"r": last.rank, "s": last.since.isoformat(), "i": str(last.camera_id)})
+        if sort == "code":
+            next_cursor = encode_cursor({"c": last.code})
+        else:
+            next_cursor = encode_cursor({"r": last.rank, "s": last.since.isoformat(), "i": str(last.camera_id)})
     return [_camera_read(r, factor) for r in rows[:limit]], next_cursor
 
 

@@ -299,3 +299,19 @@ async def test_openapi_documents_the_health_api(health) -> None:
         "/v1/health/sd",
     ):
         assert path in paths
+
+
+async def test_list_sorted_by_code_pages_in_code_order(health, make_key, city) -> None:
+    headers = bearer(await make_key("monitor"))
+    first = (await health.get("/v1/health/cameras?sort=code&limit=3", headers=headers)).json()
+    rest = (await health.get(f"/v1/health/cameras?sort=code&cursor={first['next_cursor']}", headers=headers)).json()
+    codes = [c["code"] for c in first["items"] + rest["items"]]
+    assert codes == sorted(codes) and len(codes) == 5
+    assert rest["next_cursor"] is None
+
+
+async def test_a_cursor_from_another_sort_is_400(health, make_key, city) -> None:
+    headers = bearer(await make_key("monitor"))
+    first = (await health.get("/v1/health/cameras?limit=1", headers=headers)).json()
+    r = await health.get(f"/v1/health/cameras?sort=code&cursor={first['next_cursor']}", headers=headers)
+    assert r.status_code == 400
