@@ -58,7 +58,7 @@ WITH derived AS (
     WHERE c.lifecycle IN ('active', 'maintenance') {only}
 ),
 changed AS (
-    SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits,
+    SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits, h.camera_id IS NULL AS is_new,
            h.status AS old_status, h.since AS old_since, h.incident_id AS old_incident
     FROM derived d
     LEFT JOIN camera_health h ON h.camera_id = d.camera_id
@@ -67,7 +67,10 @@ changed AS (
 """
 
 # Detection: cheap, integer-only, over the whole fleet.
-_DETECT_SQL = _VERDICT_SQL.format(only="").rstrip().rstrip(",") + "\nSELECT camera_id FROM changed"
+# Cameras already monitored come first, so a bulk import never delays an offline flip.
+_DETECT_SQL = (
+    _VERDICT_SQL.format(only="").rstrip().rstrip(",") + "\nSELECT camera_id FROM changed ORDER BY is_new LIMIT :most"
+)
 
 # Application: for the detected cameras only, describe the new verdict (status, reason, since), upsert it
 # and append a status_event per status change. `at` is the moment the threshold was crossed (last
@@ -115,21 +118,29 @@ verdicts AS (
            END AS new_since
     FROM described d
 ),
-upserted AS (
-    INSERT INTO camera_health AS h (camera_id, status, reason, since, evaluated_at, rank, code, district, ward,
-                                    vendor, model, kind, owner, gateway_id, tags, interval_s, flapping, verdict,
-                                    camera_version)
+updated AS (
+    UPDATE camera_health h SET
+        status = v.status, reason = v.reason, since = v.new_since, evaluated_at = :wall,
+        rank = CASE v.status WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2
+                             WHEN 'online' THEN 3 ELSE 4 END,
+        code = v.code, district = v.district, ward = v.ward, vendor = v.vendor, model = v.model, kind = v.kind,
+        owner = v.owner, gateway_id = v.gateway_id, tags = v.tags, interval_s = v.interval_s,
+        verdict = v.verdict, camera_version = v.version
+    FROM verdicts v
+    WHERE h.camera_id = v.camera_id AND NOT v.is_new
+    RETURNING 1
+),
+inserted AS (
+    INSERT INTO camera_health (camera_id, status, reason, since, evaluated_at, rank, code, district, ward,
+                               vendor, model, kind, owner, gateway_id, tags, interval_s, flapping, verdict,
+                               camera_version)
     SELECT camera_id, status, reason, new_since, :wall,
            CASE status WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2
                        WHEN 'online' THEN 3 ELSE 4 END,
            code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false, verdict, version
     FROM verdicts
-    ON CONFLICT (camera_id) DO UPDATE SET
-        status = EXCLUDED.status, reason = EXCLUDED.reason, since = EXCLUDED.since,
-        evaluated_at = EXCLUDED.evaluated_at, rank = EXCLUDED.rank, code = EXCLUDED.code,
-        district = EXCLUDED.district, ward = EXCLUDED.ward, vendor = EXCLUDED.vendor, model = EXCLUDED.model,
-        kind = EXCLUDED.kind, owner = EXCLUDED.owner, gateway_id = EXCLUDED.gateway_id, tags = EXCLUDED.tags,
-        interval_s = EXCLUDED.interval_s, verdict = EXCLUDED.verdict, camera_version = EXCLUDED.camera_version
+    WHERE is_new
+    ON CONFLICT (camera_id) DO NOTHING
     RETURNING 1
 ),
 events AS (
@@ -148,7 +159,7 @@ events AS (
     ORDER BY v.new_since, v.camera_id
     RETURNING id
 )
-SELECT (SELECT count(*) FROM upserted) AS changed,
+SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS changed,
        (SELECT count(*) FROM events) AS events,
        (SELECT min(id) FROM events) AS first_event,
        (SELECT max(id) FROM events) AS last_event
@@ -197,7 +208,9 @@ class PassResult:
     incidents_opened: list[int] = field(default_factory=list)
     incidents_closed: list[int] = field(default_factory=list)
     deliveries: int = 0
+    backlog: bool = False
     generation: int | None = None
+    stages_ms: dict[str, float] = field(default_factory=dict)
     duration_ms: float = 0.0
 
 
@@ -258,25 +271,47 @@ async def evaluate(
     await session.execute(text("SET LOCAL jit = off"))
     await session.execute(text("SET LOCAL work_mem = '32MB'"))
     result.removed = (await session.execute(text(_EXCLUDE_SQL))).rowcount or 0  # type: ignore[attr-defined]
-    candidates = list((await session.execute(text(_DETECT_SQL), params)).scalars())
+    mark = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal mark
+        now_ = time.perf_counter()
+        result.stages_ms[name] = round((now_ - mark) * 1000, 1)
+        mark = now_
+
+    most = settings.max_changes_per_pass
+    candidates = list((await session.execute(text(_DETECT_SQL), {**params, "most": most + 1})).scalars())
+    if len(candidates) > most:
+        # Bounded work per pass: the rest follows in the next pass, which the loop starts at once.
+        candidates, result.backlog = candidates[:most], True
+    stage("detect")
     if candidates:
+        # At most max_changes_per_pass cameras: index probes beat hashing the whole fleet again.
+        await session.execute(text("SET LOCAL enable_hashjoin = off"))
+        await session.execute(text("SET LOCAL enable_mergejoin = off"))
         counts = (
             await session.execute(
                 text(_APPLY_SQL).bindparams(bindparam("ids", type_=ARRAY(Uuid()))), {**params, "ids": candidates}
             )
         ).one()
+        await session.execute(text("SET LOCAL enable_hashjoin = on"))
+        await session.execute(text("SET LOCAL enable_mergejoin = on"))
         result.changed, result.events = counts.changed, counts.events
         result.first_event_id, result.last_event_id = counts.first_event, counts.last_event
+    stage("apply")
     result.flapping_changed = (
         await session.execute(
             text(_FLAPPING_SQL),
             {"now": as_of, "flap_window": settings.flap_window_s, "flap_changes": settings.flap_changes},
         )
     ).scalar_one()
+    stage("flapping")
     await _correlate(session, result, settings)
+    stage("incidents")
     from services.health.webhooks import enqueue_for_pass  # the webhook module imports this one
 
     result.deliveries = await enqueue_for_pass(session, result)
+    stage("webhooks")
     if result.last_event_id is not None:
         await session.execute(
             text("SELECT pg_notify(:channel, json_build_object('id', CAST(:id AS bigint))::text)"),
@@ -450,32 +485,38 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
             joins[incident_id].extend(m.camera_id for m in members)
             taken.update(m.camera_id for m in members)
         loose = [c for c in loose if c.camera_id not in taken]
-    ids_type = ARRAY(Uuid())
-    for incident_id, camera_ids in joins.items():
-        params = {"id": incident_id, "cams": camera_ids, "now": now, "window": settings.incident_window_s}
-        await session.execute(
-            text(
-                "UPDATE incident SET camera_ids = camera_ids || :cams,"
-                " camera_count = cardinality(camera_ids || :cams) WHERE id = :id"
-            ).bindparams(bindparam("cams", type_=ids_type)),
-            params,
-        )
-        await session.execute(
-            text("UPDATE camera_health SET incident_id = :id WHERE camera_id = ANY(:cams)").bindparams(
-                bindparam("cams", type_=ids_type)
-            ),
-            params,
-        )
-        await session.execute(
-            text(
-                """
-                UPDATE status_event SET incident_id = :id
-                WHERE camera_id = ANY(:cams) AND to_status = 'offline' AND incident_id IS NULL
-                  AND at > CAST(:now AS timestamptz) - :window * interval '1 second'
-                """
-            ).bindparams(bindparam("cams", type_=ids_type)),
-            params,
-        )
+    if not joins:
+        return
+    # Three set-based statements however many incidents were opened or grown.
+    cams = [camera_id for camera_ids in joins.values() for camera_id in camera_ids]
+    owners = [incident_id for incident_id, camera_ids in joins.items() for _ in camera_ids]
+    params = {"cams": cams, "owners": owners, "now": now, "window": settings.incident_window_s}
+    unnested = "unnest(CAST(:cams AS uuid[]), CAST(:owners AS bigint[])) AS m(camera_id, incident_id)"
+    await session.execute(
+        text(
+            f"""
+            UPDATE incident i SET camera_ids = i.camera_ids || g.cams,
+                                  camera_count = cardinality(i.camera_ids || g.cams)
+            FROM (SELECT incident_id, array_agg(camera_id) AS cams FROM {unnested} GROUP BY incident_id) g
+            WHERE i.id = g.incident_id
+            """
+        ),
+        params,
+    )
+    await session.execute(
+        text(f"UPDATE camera_health h SET incident_id = m.incident_id FROM {unnested} WHERE h.camera_id = m.camera_id"),
+        params,
+    )
+    await session.execute(
+        text(
+            f"""
+            UPDATE status_event e SET incident_id = m.incident_id FROM {unnested}
+            WHERE e.camera_id = m.camera_id AND e.to_status = 'offline' AND e.incident_id IS NULL
+              AND e.at > CAST(:now AS timestamptz) - :window * interval '1 second'
+            """
+        ),
+        params,
+    )
 
 
 async def _cause(

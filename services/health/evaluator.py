@@ -85,7 +85,8 @@ class Evaluator:
                     result = await evaluate(session, settings=self.settings, leader=self.name)
                     await session.commit()
                 self._observe(result)
-                await self._sleep(max(0.0, self.settings.evaluate_every_s - (time.monotonic() - started)))
+                if not result.backlog:
+                    await self._sleep(max(0.0, self.settings.evaluate_every_s - (time.monotonic() - started)))
         finally:
             if not conn.closed and not conn.invalidated:
                 try:

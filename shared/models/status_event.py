@@ -38,7 +38,6 @@ class CameraHealth(Base):
         CheckConstraint(f"status IN {_STATUS_SQL}", name="status"),
         Index("ix_camera_health_rank_since", "rank", "since", "camera_id"),
         Index("ix_camera_health_district", "district"),
-        Index("ix_camera_health_gateway_id", "gateway_id"),
         Index("ix_camera_health_incident_id", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
         Index("ix_camera_health_flapping", "camera_id", postgresql_where=text("flapping")),
     )

@@ -129,7 +129,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_camera_health_flapping", "camera_health", ["camera_id"], unique=False, postgresql_where=sa.text("flapping")
     )
-    op.create_index("ix_camera_health_gateway_id", "camera_health", ["gateway_id"], unique=False)
     op.create_index(
         "ix_camera_health_incident_id",
         "camera_health",
@@ -166,7 +165,6 @@ def downgrade() -> None:
     op.drop_index(
         "ix_camera_health_incident_id", table_name="camera_health", postgresql_where=sa.text("incident_id IS NOT NULL")
     )
-    op.drop_index("ix_camera_health_gateway_id", table_name="camera_health")
     op.drop_index("ix_camera_health_flapping", table_name="camera_health", postgresql_where=sa.text("flapping"))
     op.drop_index("ix_camera_health_district", table_name="camera_health")
     op.drop_column("camera_health", "camera_version")
