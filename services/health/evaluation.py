@@ -10,14 +10,13 @@ import secrets
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Uuid
 
 from services.health.settings import HealthSettings, get_health_settings
 from shared.notify import STATUS_EVENT
@@ -33,10 +32,12 @@ def _fmt(value: float) -> str:
 
 # The verdict of every monitored camera as one integer (timing code x 32 + trouble bits), computed over
 # the whole fleet each pass; only cameras whose code or camera.version differ from camera_health are
-# touched afterwards. {only} narrows it to the cameras found by the detection statement.
+# touched afterwards. {source} narrows it to the cameras found by the detection statement, each with the
+# incident decided for it ({assigned}).
 _VERDICT_SQL = """
 WITH derived AS (
-    SELECT c.id AS camera_id, c.version,
+    SELECT c.id AS camera_id, c.version, c.gateway_id AS gw, c.ward AS wd, c.district AS dist, {assigned} AS assigned,
+           s.received_at + c.heartbeat_interval_s * :factor * interval '1 second' AS offline_since,
            t.timing * 32 + CASE WHEN t.timing <= 2 THEN 0 ELSE
                  (CASE WHEN s.fps < :min_fps THEN 1 ELSE 0 END)
                + (CASE WHEN s.packet_loss_pct > :max_loss THEN 2 ELSE 0 END)
@@ -44,7 +45,7 @@ WITH derived AS (
                + (CASE WHEN s.storage_free_pct < :min_storage THEN 8 ELSE 0 END)
                + (CASE WHEN :errors_degrade AND cardinality(s.errors) > 0 THEN 16 ELSE 0 END)
            END AS verdict
-    FROM camera c
+    FROM {source}
     LEFT JOIN camera_state s ON s.camera_id = c.id
     CROSS JOIN LATERAL (
         SELECT CASE
@@ -55,10 +56,11 @@ WITH derived AS (
             ELSE 4
         END AS timing
     ) t
-    WHERE c.lifecycle IN ('active', 'maintenance') {only}
+    WHERE c.lifecycle IN ('active', 'maintenance')
 ),
 changed AS (
     SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits, h.camera_id IS NULL AS is_new,
+           d.gw, d.wd, d.dist, d.offline_since, d.assigned,
            h.status AS old_status, h.since AS old_since, h.incident_id AS old_incident
     FROM derived d
     LEFT JOIN camera_health h ON h.camera_id = d.camera_id
@@ -69,7 +71,9 @@ changed AS (
 # Detection: cheap, integer-only, over the whole fleet.
 # Cameras already monitored come first, so a bulk import never delays an offline flip.
 _DETECT_SQL = (
-    _VERDICT_SQL.format(only="").rstrip().rstrip(",") + "\nSELECT camera_id FROM changed ORDER BY is_new LIMIT :most"
+    _VERDICT_SQL.format(source="camera c", assigned="NULL::bigint").rstrip().rstrip(",")
+    + "\nSELECT camera_id, timing, old_status, old_since, gw, wd, dist, offline_since FROM changed"
+    " ORDER BY is_new LIMIT :most"
 )
 
 # Application: for the detected cameras only, describe the new verdict (status, reason, since), upsert it
@@ -77,7 +81,11 @@ _DETECT_SQL = (
 # heartbeat + offline_after), never the moment it was noticed. The verdict is recomputed here from
 # the same snapshot as the description, so a heartbeat landing between the two statements is harmless.
 _APPLY_SQL = (
-    _VERDICT_SQL.format(only="AND c.id = ANY(:ids)")
+    _VERDICT_SQL.format(
+        source="unnest(CAST(:ids AS uuid[]), CAST(:assigned AS bigint[])) AS m(camera_id, incident_id)"
+        " JOIN camera c ON c.id = m.camera_id",
+        assigned="m.incident_id",
+    )
     + """described AS (
     SELECT ch.*, c.code, c.district, c.ward, c.vendor, c.model, c.kind, c.owner, c.gateway_id, c.tags,
            c.version, c.heartbeat_interval_s AS interval_s,
@@ -115,7 +123,9 @@ verdicts AS (
            CASE
                WHEN d.old_status IS NOT DISTINCT FROM d.status THEN d.old_since
                ELSE LEAST(CAST(:now AS timestamptz), GREATEST(d.natural_since, d.old_since))
-           END AS new_since
+           END AS new_since,
+           CASE WHEN d.status = 'offline' AND d.assigned IS NOT NULL THEN d.assigned
+                ELSE d.old_incident END AS incident
     FROM described d
 ),
 updated AS (
@@ -125,7 +135,7 @@ updated AS (
                              WHEN 'online' THEN 3 ELSE 4 END,
         code = v.code, district = v.district, ward = v.ward, vendor = v.vendor, model = v.model, kind = v.kind,
         owner = v.owner, gateway_id = v.gateway_id, tags = v.tags, interval_s = v.interval_s,
-        verdict = v.verdict, camera_version = v.version
+        verdict = v.verdict, camera_version = v.version, incident_id = v.incident
     FROM verdicts v
     WHERE h.camera_id = v.camera_id AND NOT v.is_new
     RETURNING 1
@@ -133,11 +143,12 @@ updated AS (
 inserted AS (
     INSERT INTO camera_health (camera_id, status, reason, since, evaluated_at, rank, code, district, ward,
                                vendor, model, kind, owner, gateway_id, tags, interval_s, flapping, verdict,
-                               camera_version)
+                               camera_version, incident_id)
     SELECT camera_id, status, reason, new_since, :wall,
            CASE status WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2
                        WHEN 'online' THEN 3 ELSE 4 END,
-           code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false, verdict, version
+           code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false, verdict, version,
+           incident
     FROM verdicts
     WHERE is_new
     ON CONFLICT (camera_id) DO NOTHING
@@ -147,7 +158,7 @@ events AS (
     INSERT INTO status_event (camera_id, code, district, ward, from_status, to_status, reason, at,
                               incident_id, damped)
     SELECT v.camera_id, v.code, v.district, v.ward, v.old_status, v.status, v.reason, v.new_since,
-           v.old_incident,
+           v.incident,
            v.old_status IS NOT NULL AND (
                SELECT count(*) FROM status_event e
                WHERE e.camera_id = v.camera_id
@@ -280,18 +291,22 @@ async def evaluate(
         mark = now_
 
     most = settings.max_changes_per_pass
-    candidates = list((await session.execute(text(_DETECT_SQL), {**params, "most": most + 1})).scalars())
+    detected = (await session.execute(text(_DETECT_SQL), {**params, "most": most + 1})).all()
+    candidates = [r.camera_id for r in detected]
     if len(candidates) > most:
         # Bounded work per pass: the rest follows in the next pass, which the loop starts at once.
-        candidates, result.backlog = candidates[:most], True
+        candidates, detected, result.backlog = candidates[:most], detected[:most], True
     stage("detect")
+    assignment = await _assign(session, result, settings, detected) if candidates else {}
+    stage("incidents")
     if candidates:
         # At most max_changes_per_pass cameras: index probes beat hashing the whole fleet again.
         await session.execute(text("SET LOCAL enable_hashjoin = off"))
         await session.execute(text("SET LOCAL enable_mergejoin = off"))
         counts = (
             await session.execute(
-                text(_APPLY_SQL).bindparams(bindparam("ids", type_=ARRAY(Uuid()))), {**params, "ids": candidates}
+                text(_APPLY_SQL),
+                {**params, "ids": candidates, "assigned": [assignment.get(c) for c in candidates]},
             )
         ).one()
         await session.execute(text("SET LOCAL enable_hashjoin = on"))
@@ -306,8 +321,8 @@ async def evaluate(
         )
     ).scalar_one()
     stage("flapping")
-    await _correlate(session, result, settings)
-    stage("incidents")
+    await _close(session, result)
+    stage("recoveries")
     from services.health.webhooks import enqueue_for_pass  # the webhook module imports this one
 
     result.deliveries = await enqueue_for_pass(session, result)
@@ -369,8 +384,8 @@ class _Candidate:
     district: str
 
 
-async def _correlate(session: AsyncSession, result: PassResult, settings: HealthSettings) -> None:
-    """Open, grow and close incidents; mark the transitions that belong to one."""
+async def _close(session: AsyncSession, result: PassResult) -> None:
+    """The ingest incident follows the guard; other incidents close once none of their cameras is offline."""
     now = result.as_of
     # The ingest path: one incident while the guard holds.
     if result.stale:
@@ -423,6 +438,26 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
         )
         result.incidents_closed += closed_ids
 
+
+async def _assign(
+    session: AsyncSession, result: PassResult, settings: HealthSettings, detected: Sequence[Any]
+) -> dict[uuid.UUID, int]:
+    """Decide, before anything is written, which of this pass's offline transitions belong to an incident
+    (opening incidents as needed); earlier offline cameras that now complete a group are marked here."""
+    now = result.as_of
+    horizon = now - timedelta(seconds=settings.incident_window_s)
+    # The moment each transition will carry (never before the previous one's), as the apply computes it.
+    fresh = [
+        _Candidate(r.camera_id, r.gw, r.wd, r.dist)
+        for r in detected
+        if r.timing == 2
+        and r.old_status != "offline"
+        and r.offline_since is not None
+        and max(r.offline_since, r.old_since or r.offline_since) > horizon
+    ]
+    if not fresh:
+        return {}
+    in_pass = {r.camera_id for r in detected}
     rows = (
         await session.execute(
             text(
@@ -435,9 +470,8 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
             {"now": now, "window": settings.incident_window_s},
         )
     ).all()
-    if not rows:
-        return
-    candidates = [_Candidate(r.camera_id, r.gateway_id, r.ward, r.district) for r in rows]
+    earlier = [_Candidate(r.camera_id, r.gateway_id, r.ward, r.district) for r in rows if r.camera_id not in in_pass]
+    candidates = fresh + earlier
     open_rows = (
         await session.execute(text("SELECT id, kind, scope FROM incident WHERE state = 'open' AND kind <> 'ingest'"))
     ).all()
@@ -485,11 +519,13 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
             joins[incident_id].extend(m.camera_id for m in members)
             taken.update(m.camera_id for m in members)
         loose = [c for c in loose if c.camera_id not in taken]
-    if not joins:
-        return
-    # Three set-based statements however many incidents were opened or grown.
+    fresh_ids = {c.camera_id for c in fresh}
+    assignment = {cam: incident_id for incident_id, cams in joins.items() for cam in cams if cam in fresh_ids}
+    # Incidents list all their cameras; those of this pass get theirs as they are written.
     cams = [camera_id for camera_ids in joins.values() for camera_id in camera_ids]
     owners = [incident_id for incident_id, camera_ids in joins.items() for _ in camera_ids]
+    if not cams:
+        return assignment
     params = {"cams": cams, "owners": owners, "now": now, "window": settings.incident_window_s}
     unnested = "unnest(CAST(:cams AS uuid[]), CAST(:owners AS bigint[])) AS m(camera_id, incident_id)"
     await session.execute(
@@ -503,6 +539,10 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
         ),
         params,
     )
+    late = [(c, i) for c, i in zip(cams, owners, strict=True) if c not in fresh_ids]
+    if not late:
+        return assignment
+    params = {**params, "cams": [c for c, _ in late], "owners": [i for _, i in late]}
     await session.execute(
         text(f"UPDATE camera_health h SET incident_id = m.incident_id FROM {unnested} WHERE h.camera_id = m.camera_id"),
         params,
@@ -517,6 +557,7 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
         ),
         params,
     )
+    return assignment
 
 
 async def _cause(

@@ -30,7 +30,7 @@ class HealthSettings(BaseSettings):
     evaluate_every_s: float = Field(default=1.0, gt=0, le=60)
     leader_retry_s: float = Field(default=1.0, gt=0, le=60)
     max_changes_per_pass: int = Field(
-        default=20000, ge=100, description="verdicts written per pass; more (a bulk import) spill into the next"
+        default=10000, ge=100, description="verdicts written per pass; more (a bulk import) spill into the next"
     )
 
     # Incidents: >= incident_min_cameras going offline within incident_window_s behind one gateway or in one area.
