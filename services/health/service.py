@@ -250,7 +250,8 @@ _LIST_COLUMNS = """
 
 
 def _camera_read(r: Any, factor: float) -> CameraHealthRead:
-    return CameraHealthRead(
+    # Rows from our own tables: built without validation (the response is validated once on the way out).
+    return CameraHealthRead.model_construct(
         id=r.camera_id,
         code=r.code,
         name=r.name,
