@@ -287,3 +287,21 @@ async def test_a_gateway_outage_is_one_incident_delivery_not_n_transitions(world
         await session.commit()
         events = list((await session.execute(text("SELECT event FROM webhook_delivery"))).scalars())
     assert events == ["incident.opened"]
+
+
+async def test_the_dispatcher_loop_delivers_in_the_background(world) -> None:
+    _engine, sessionmaker, receiver, url = world
+    s = HealthSettings(webhook_allow_private=True, webhook_poll_s=0.05)
+    await _subscribe(sessionmaker, url)
+    dispatcher = webhooks.Dispatcher(sessionmaker, s)
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        await _camera_goes_offline(sessionmaker, s)
+        for _ in range(100):
+            if receiver.requests:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        dispatcher.stop()
+        await asyncio.wait_for(task, 5)
+    assert len(receiver.requests) == 1
