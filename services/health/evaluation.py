@@ -36,8 +36,7 @@ def _fmt(value: float) -> str:
 # incident decided for it ({assigned}).
 _VERDICT_SQL = """
 WITH derived AS (
-    SELECT c.id AS camera_id, c.version, c.gateway_id AS gw, c.ward AS wd, c.district AS dist, {assigned} AS assigned,
-           s.received_at + c.heartbeat_interval_s * :factor * interval '1 second' AS offline_since,
+    SELECT c.id AS camera_id, c.version, {assigned} AS assigned,
            t.timing * 32 + CASE WHEN t.timing <= 2 THEN 0 ELSE
                  (CASE WHEN s.fps < :min_fps THEN 1 ELSE 0 END)
                + (CASE WHEN s.packet_loss_pct > :max_loss THEN 2 ELSE 0 END)
@@ -60,7 +59,7 @@ WITH derived AS (
 ),
 changed AS (
     SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits, h.camera_id IS NULL AS is_new,
-           d.gw, d.wd, d.dist, d.offline_since, d.assigned,
+           d.assigned,
            h.status AS old_status, h.since AS old_since, h.incident_id AS old_incident
     FROM derived d
     LEFT JOIN camera_health h ON h.camera_id = d.camera_id
@@ -72,7 +71,7 @@ changed AS (
 # Cameras already monitored come first, so a bulk import never delays an offline flip.
 _DETECT_SQL = (
     _VERDICT_SQL.format(source="camera c", assigned="NULL::bigint").rstrip().rstrip(",")
-    + "\nSELECT camera_id, timing, old_status, old_since, gw, wd, dist, offline_since FROM changed"
+    + "\nSELECT camera_id, timing, old_status, old_since FROM changed"
     " ORDER BY is_new LIMIT :most"
 )
 
@@ -446,14 +445,27 @@ async def _assign(
     (opening incidents as needed); earlier offline cameras that now complete a group are marked here."""
     now = result.as_of
     horizon = now - timedelta(seconds=settings.incident_window_s)
+    going = {r.camera_id: r.old_since for r in detected if r.timing == 2 and r.old_status != "offline"}
+    if not going:
+        return {}
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT c.id, c.gateway_id, c.ward, c.district,
+                       s.received_at + c.heartbeat_interval_s * :factor * interval '1 second' AS offline_since
+                FROM camera c JOIN camera_state s ON s.camera_id = c.id
+                WHERE c.id = ANY(:ids)
+                """
+            ),
+            {"ids": list(going), "factor": settings.offline_factor},
+        )
+    ).all()
     # The moment each transition will carry (never before the previous one's), as the apply computes it.
     fresh = [
-        _Candidate(r.camera_id, r.gw, r.wd, r.dist)
-        for r in detected
-        if r.timing == 2
-        and r.old_status != "offline"
-        and r.offline_since is not None
-        and max(r.offline_since, r.old_since or r.offline_since) > horizon
+        _Candidate(r.id, r.gateway_id, r.ward, r.district)
+        for r in rows
+        if max(r.offline_since, going[r.id] or r.offline_since) > horizon
     ]
     if not fresh:
         return {}
