@@ -342,6 +342,10 @@ async def evaluate(
                 SELECT jsonb_build_object(
                     'by_status', COALESCE((SELECT jsonb_object_agg(status, n) FROM (
                         SELECT status, count(*) AS n FROM camera_health GROUP BY status) x), '{}'::jsonb),
+                    'by_district', COALESCE((SELECT jsonb_object_agg(district, st) FROM (
+                        SELECT district, jsonb_object_agg(status, n) AS st FROM (
+                            SELECT district, status, count(*) AS n FROM camera_health GROUP BY 1, 2) a
+                        GROUP BY district) b), '{}'::jsonb),
                     'flapping', (SELECT count(*) FROM camera_health WHERE flapping),
                     'open_incidents', (SELECT count(*) FROM incident WHERE state = 'open')
                 ) AS counts

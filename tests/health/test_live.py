@@ -103,6 +103,7 @@ async def _lock_holders(engine) -> int:
             await conn.execute(
                 text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                     " AND ((classid::bigint << 32) | objid::bigint) = :key"
                 ),
                 {"key": LOCK_KEY},
