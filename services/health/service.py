@@ -273,9 +273,29 @@ _LIST_COLUMNS = """
 """
 
 
+def _camera_dict(r: Any, factor: float) -> dict[str, Any]:
+    """A list row as the API shows it (the CameraHealthRead fields), without building a model per row."""
+    return {
+        "id": r.camera_id,
+        "code": r.code,
+        "name": r.name,
+        "district": r.district,
+        "ward": r.ward,
+        "latitude": r.latitude,
+        "longitude": r.longitude,
+        "status": r.status,
+        "reason": r.reason,
+        "since": r.since,
+        "flapping": r.flapping,
+        "last_seen": r.last_seen,
+        "heartbeat_interval_s": r.interval_s,
+        "offline_after_s": r.interval_s * factor,
+        "incident_id": r.incident_id,
+    }
+
+
 def _camera_read(r: Any, factor: float) -> CameraHealthRead:
-    # Rows from our own tables: built without validation (the response is validated once on the way out).
-    return CameraHealthRead.model_construct(
+    return CameraHealthRead(
         id=r.camera_id,
         code=r.code,
         name=r.name,
@@ -296,7 +316,7 @@ def _camera_read(r: Any, factor: float) -> CameraHealthRead:
 
 async def list_cameras(
     session: AsyncSession, *, filters: dict[str, Any], limit: int, cursor: str | None, sort: str = "worst"
-) -> tuple[list[CameraHealthRead], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """Cameras with their verdicts: worst first (offline, degraded, unknown, online, maintenance; longest
     first within a status), or by code."""
     where, params = await camera_filters(session, filters)
@@ -337,7 +357,7 @@ async def list_cameras(
             next_cursor = encode_cursor({"c": last.code})
         else:
             next_cursor = encode_cursor({"r": last.rank, "s": last.since.isoformat(), "i": str(last.camera_id)})
-    return [_camera_read(r, factor) for r in rows[:limit]], next_cursor
+    return [_camera_dict(r, factor) for r in rows[:limit]], next_cursor
 
 
 async def find_camera(session: AsyncSession, ref: str) -> Camera:
