@@ -1,7 +1,11 @@
 """List and export filters: each one, combined with AND; accent-insensitive q; bbox, near; keyset pages."""
 
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
+from services.registry import service
+from shared.models import Camera
 from shared.models.camera import search_fold
 
 FLEET = [
@@ -110,6 +114,11 @@ async def test_filters_combine_with_and(registry, admin, fleet, params, expected
         ("q1", ["Q1-0001"]),
         ("100%", []),
         ("_", []),
+        ("bth 0002", ["BTH-0002"]),
+        ("chợ bến thành, lê lợi", ["Q1-0001"]),
+        ("(le) loi!", ["Q1-0001"]),
+        ("thu duc nut giao", ["TDU-0001"]),
+        ("00", []),
     ],
 )
 async def test_free_text_ignores_accents_and_case(registry, admin, fleet, q, expected) -> None:
@@ -125,7 +134,39 @@ async def test_free_text_combines_with_filters(registry, admin, fleet) -> None:
 
 
 def test_fold_maps_d_with_stroke_and_tones() -> None:
-    assert search_fold("Đường Điện Biên Phủ, Thủ Đức") == "duong dien bien phu, thu duc"
+    assert search_fold("Đường Điện Biên Phủ, Thủ Đức") == "duong dien bien phu  thu duc"
+
+
+async def test_a_short_word_matches_a_whole_word_only(registry, admin, create) -> None:
+    for code, name in [("Q1-0001", "Vòng xoay Âu Cơ"), ("Q10-0001", "Vòng xoay Lê Lợi"), ("Q7-0001", "Cổng Q1")]:
+        await create(code=code, name=name, district=code.split("-")[0])
+    assert await _codes(registry, admin, q="q1") == ["Q1-0001", "Q7-0001"]
+    assert await _codes(registry, admin, q="vong xoay au co") == ["Q1-0001"]
+    assert await _codes(registry, admin, q="co vong") == ["Q1-0001"]
+
+
+async def test_every_search_word_can_use_the_trigram_index(session) -> None:
+    # A bare "%q1%" has no trigram, so GIN cannot serve it; a framed whole word "% q1 %" can.
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    for condition in service.search_conditions("vong xoay au co q1"):
+        compiled = (
+            select(Camera.id)
+            .where(condition)
+            .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        )
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {compiled}"))).scalars())
+        assert "ix_camera_search_text" in plan and "Index Cond" in plan, plan
+
+
+async def test_a_selective_search_reads_its_matches_through_the_trigram_index(session) -> None:
+    await service.custom_plans(session, service.CameraFilters(q="cau sai gon"))
+    assert await session.scalar(text("SHOW enable_indexscan")) == "off"
+
+
+async def test_a_search_matching_most_cameras_keeps_the_code_walk(session, monkeypatch) -> None:
+    monkeypatch.setattr(service, "SEARCH_SORT_ROWS", -1)
+    await service.custom_plans(session, service.CameraFilters(q="cau sai gon"))
+    assert await session.scalar(text("SHOW enable_indexscan")) == "on"
 
 
 async def test_bbox_keeps_cameras_inside(registry, admin, fleet) -> None:
