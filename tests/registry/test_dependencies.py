@@ -259,19 +259,13 @@ async def test_list_never_returns_stream_credentials(registry, admin, create) ->
 
 HOSTILE_VALUES = [
     "%FF%FE",
-    "%C3%28",
     "9" * 400,
-    "-99999999999999999999999999",
     "1e309",
     "NaN",
-    "-inf",
     "' OR 1=1 --",
-    "%5C",
     "%25_%5C%25",
     "%E2%80%AE%F0%9F%98%80",
-    "%20%09%0A",
     ",,,,",
-    "%EF%BF%BF" * 70,
 ]
 LIST_PARAMS = [
     "district", "ward", "lifecycle", "kind", "vendor", "model", "tag", "owner", "gateway_id",
