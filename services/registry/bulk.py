@@ -172,7 +172,11 @@ def jsonl_rows(text: IO[str]) -> Iterator[Row]:
         if not isinstance(value, dict):
             yield Row(number, {}, [{"loc": ["row"], "msg": "each line must be one JSON object"}])
             continue
-        yield Row(number, {k: v for k, v in value.items() if k not in READ_ONLY})
+        values = {k: v for k, v in value.items() if k not in READ_ONLY}
+        # JSON can say null where CSV can only leave a cell empty: null for a field that cannot be
+        # empty is an error (as in a PATCH), not "keep the stored value".
+        nulls = sorted(k for k, v in values.items() if v is None and k in CAMERA_REQUIRED)
+        yield Row(number, values, [{"loc": [k], "msg": "cannot be null"} for k in nulls])
 
 
 def camera_input(camera: Camera) -> dict[str, Any]:
@@ -282,7 +286,7 @@ class Importer:
                 "duplicate code",
                 errors=[{"loc": ["code"], "msg": f"duplicate code in this file (first on line {first})"}],
             )
-        # An empty cell for a field that cannot be empty means "keep" (update) or "default" (create).
+        # An empty CSV cell for a field that cannot be empty means "keep" (update) or "default" (create).
         given = {k: v for k, v in row.values.items() if not (v is None and k in CAMERA_REQUIRED)}
         camera = existing.get(code)
         merged = {**camera_input(camera), **given} if camera is not None else given
@@ -451,7 +455,7 @@ async def export_csv(
         if after is not None:
             stmt = stmt.where(Camera.code > after)
         async with sessionmaker() as session:
-            await service.custom_plans(session)
+            await service.custom_plans(session, filters)
             cameras = list((await session.execute(stmt)).scalars())
         for camera in cameras:
             writer.writerow(export_line(camera))

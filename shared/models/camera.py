@@ -21,22 +21,25 @@ from shared.models.base import Base, utc_now_column
 CAMERA_KINDS = ("fixed", "ptz", "dome", "anpr", "speed", "other")
 LIFECYCLES = ("planned", "active", "maintenance", "decommissioned")
 
-# Vietnamese (and common Latin-1) letters folded to ASCII. translate() is immutable, so unlike unaccent()
-# it can feed a generated column on any Postgres without a wrapper function; the registry folds
-# search terms with the same table (search_fold) so both sides agree.
+# Vietnamese (and common Latin-1) letters folded to ASCII, ASCII punctuation to spaces. translate() is
+# immutable, so unlike unaccent() it can feed a generated column on any Postgres without a wrapper
+# function; the registry folds search terms with the same table (search_fold) so both sides agree.
+# The text is framed by spaces, so "% q1 %" finds the whole word q1 anywhere, first and last included.
 FOLD_FROM = (
     "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
     "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
     "äåæçëïñöøüÿÄÅÆÇËÏÑÖØÜ"
+    '!"#$%&()*+,-./:;<=>?@[]^_`{|}~'
 )
 FOLD_TO = (
     "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
     "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
     "aaaceinoouyaaaceinoou"
+    "                              "
 )
 SEARCH_TEXT_SQL = (
-    "lower(translate(coalesce(code, '') || ' ' || coalesce(name, '') || ' ' || coalesce(address, '')"
-    f" || ' ' || coalesce(road, ''), '{FOLD_FROM}', '{FOLD_TO}'))"
+    "' ' || lower(translate(coalesce(code, '') || ' ' || coalesce(name, '') || ' ' || coalesce(address, '')"
+    f" || ' ' || coalesce(road, ''), '{FOLD_FROM}', '{FOLD_TO}')) || ' '"
 )
 _FOLD_TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
 

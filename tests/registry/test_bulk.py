@@ -282,3 +282,24 @@ async def test_deeply_nested_json_line_is_rejected_alone(registry, admin) -> Non
     result = (await _import(registry, admin, f"{deep}\n{good}\n", kind=JSONL)).json()
     assert result["created"] == 1
     assert result["rejected"][0]["line"] == 1
+
+
+async def test_jsonl_explicit_null_on_a_required_field_rejects_the_row(registry, admin, create) -> None:
+    await create(code="BTH-1", name="stored", district="BTH")
+    lines = [
+        {"code": "BTH-1", "name": None},
+        {"code": "BTH-1X", "name": "new", "latitude": None, "longitude": 106.7, "district": "BTH"},
+        {"code": "BTH-1", "district": None, "kind": None},
+        {"code": "BTH-2", "name": "fine", "latitude": 10.8, "longitude": 106.7, "district": "BTH", "road": None},
+    ]
+    body = "\n".join(json.dumps(line) for line in lines) + "\n"
+    r = await _import(registry, admin, body, kind=JSONL)
+    result = r.json()
+    assert result["created"] == 1
+    rejected = {x["line"]: x for x in result["rejected"]}
+    assert sorted(rejected) == [1, 2, 3]
+    assert rejected[1]["code"] == "BTH-1"
+    assert rejected[1]["errors"] == [{"loc": ["name"], "msg": "cannot be null"}]
+    assert rejected[2]["errors"][0]["loc"] == ["latitude"]
+    assert {tuple(e["loc"]) for e in rejected[3]["errors"]} == {("district",), ("kind",)}
+    assert (await registry.get("/v1/cameras/BTH-1", headers=admin)).json()["name"] == "stored"

@@ -1,7 +1,11 @@
 """List and export filters: each one, combined with AND; accent-insensitive q; bbox, near; keyset pages."""
 
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
+from services.registry import service
+from shared.models import Camera
 from shared.models.camera import search_fold
 
 FLEET = [
@@ -110,6 +114,11 @@ async def test_filters_combine_with_and(registry, admin, fleet, params, expected
         ("q1", ["Q1-0001"]),
         ("100%", []),
         ("_", []),
+        ("bth 0002", ["BTH-0002"]),
+        ("chợ bến thành, lê lợi", ["Q1-0001"]),
+        ("(le) loi!", ["Q1-0001"]),
+        ("thu duc nut giao", ["TDU-0001"]),
+        ("00", []),
     ],
 )
 async def test_free_text_ignores_accents_and_case(registry, admin, fleet, q, expected) -> None:
@@ -125,7 +134,49 @@ async def test_free_text_combines_with_filters(registry, admin, fleet) -> None:
 
 
 def test_fold_maps_d_with_stroke_and_tones() -> None:
-    assert search_fold("Đường Điện Biên Phủ, Thủ Đức") == "duong dien bien phu, thu duc"
+    assert search_fold("Đường Điện Biên Phủ, Thủ Đức") == "duong dien bien phu  thu duc"
+
+
+async def test_a_short_word_matches_a_whole_word_only(registry, admin, create) -> None:
+    for code, name in [("Q1-0001", "Vòng xoay Âu Cơ"), ("Q10-0001", "Vòng xoay Lê Lợi"), ("Q7-0001", "Cổng Q1")]:
+        await create(code=code, name=name, district=code.split("-")[0])
+    assert await _codes(registry, admin, q="q1") == ["Q1-0001", "Q7-0001"]
+    assert await _codes(registry, admin, q="vong xoay au co") == ["Q1-0001"]
+    assert await _codes(registry, admin, q="co vong") == ["Q1-0001"]
+
+
+async def test_every_search_word_can_use_the_trigram_index(session) -> None:
+    # A bare "%q1%" has no trigram, so GIN cannot serve it; a framed whole word "% q1 %" can.
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    for condition in service.search_conditions("vong xoay au co q1"):
+        compiled = (
+            select(Camera.id)
+            .where(condition)
+            .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        )
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {compiled}"))).scalars())
+        assert "ix_camera_search_text" in plan and "Index Cond" in plan, plan
+
+
+async def _planner_switches(session) -> tuple[str, str]:
+    return (await session.scalar(text("SHOW enable_indexscan")), await session.scalar(text("SHOW enable_bitmapscan")))
+
+
+async def test_a_search_for_an_area_code_sorts_its_trigram_matches(session) -> None:
+    # Cameras whose codes start with Q1 sit together in the code index: walking it would read the rest first.
+    await service.custom_plans(session, service.CameraFilters(q="Q1 nga tu"))
+    assert await _planner_switches(session) == ("off", "on")
+
+
+async def test_a_common_phrase_walks_the_code_index(session, monkeypatch) -> None:
+    monkeypatch.setattr(service, "SEARCH_WALK_ROWS", 0)
+    await service.custom_plans(session, service.CameraFilters(q="vong xoay"))
+    assert await _planner_switches(session) == ("on", "off")
+
+
+async def test_a_rare_phrase_is_left_to_the_planner(session) -> None:
+    await service.custom_plans(session, service.CameraFilters(q="cau sai gon"))
+    assert await _planner_switches(session) == ("on", "on")
 
 
 async def test_bbox_keeps_cameras_inside(registry, admin, fleet) -> None:
@@ -204,3 +255,30 @@ async def test_list_never_returns_stream_credentials(registry, admin, create) ->
     r = await registry.get("/v1/cameras", headers=admin)
     assert "hunter2canary" not in r.text
     assert r.json()["items"][0]["stream_url"] == "rtsp://***@10.1.1.1/live"
+
+
+HOSTILE_VALUES = [
+    "%FF%FE",
+    "9" * 400,
+    "1e309",
+    "NaN",
+    "' OR 1=1 --",
+    "%25_%5C%25",
+    "%E2%80%AE%F0%9F%98%80",
+    ",,,,",
+]
+LIST_PARAMS = [
+    "district", "ward", "lifecycle", "kind", "vendor", "model", "tag", "owner", "gateway_id",
+    "q", "bbox", "near", "radius_m", "limit", "cursor",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["/v1/cameras", "/v1/cameras/export"])
+async def test_hostile_query_values_never_give_a_500(registry, admin, fleet, path) -> None:
+    for name in LIST_PARAMS:
+        for value in HOSTILE_VALUES:
+            extra = "&radius_m=10" if name == "near" else "&near=10.8,106.7" if name == "radius_m" else ""
+            r = await registry.get(f"{path}?{name}={value}{extra}", headers=admin)
+            assert r.status_code < 500, (name, value, r.text)
+            if r.status_code >= 400:
+                assert r.headers["content-type"] == "application/problem+json", (name, value)

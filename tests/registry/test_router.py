@@ -53,6 +53,21 @@ async def test_patch_with_stale_etag_is_412_and_changes_nothing(registry, create
     assert after["version"] == made["version"] + 1
 
 
+async def test_patch_with_the_current_etag_made_weak_is_412_and_changes_nothing(registry, create, admin) -> None:
+    # If-Match compares strongly (RFC 9110 13.1.1): W/ + the current tag never matches.
+    made = await create(name="kept")
+    etag = (await _get(registry, made["code"], admin)).headers["etag"]
+    for header in (f"W/{etag}", f'"other", W/{etag}'):
+        r = await registry.patch(
+            f"/v1/cameras/{made['code']}", json={"name": "changed"}, headers={**admin, "If-Match": header}
+        )
+        assert r.status_code == 412
+    r = await registry.delete(f"/v1/cameras/{made['code']}", headers={**admin, "If-Match": f"W/{etag}"})
+    assert r.status_code == 412
+    after = (await _get(registry, made["code"], admin)).json()
+    assert (after["name"], after["version"], after["lifecycle"]) == ("kept", made["version"], made["lifecycle"])
+
+
 async def test_patch_with_star_if_match_applies(registry, create, admin) -> None:
     made = await create()
     r = await registry.patch(f"/v1/cameras/{made['code']}", json={"name": "x"}, headers={**admin, "If-Match": "*"})

@@ -24,15 +24,17 @@ FOLD_FROM = (
     "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
     "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
     "äåæçëïñöøüÿÄÅÆÇËÏÑÖØÜ"
+    '!"#$%&()*+,-./:;<=>?@[]^_`{|}~'
 )
 FOLD_TO = (
     "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
     "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
     "aaaceinoouyaaaceinoou"
+    "                              "
 )
 SEARCH_TEXT_SQL = (
-    "lower(translate(coalesce(code, '') || ' ' || coalesce(name, '') || ' ' || coalesce(address, '')"
-    f" || ' ' || coalesce(road, ''), '{FOLD_FROM}', '{FOLD_TO}'))"
+    "' ' || lower(translate(coalesce(code, '') || ' ' || coalesce(name, '') || ' ' || coalesce(address, '')"
+    f" || ' ' || coalesce(road, ''), '{FOLD_FROM}', '{FOLD_TO}')) || ' '"
 )
 
 # Single-column filter indexes of 0001, replaced by (filter, code) ones that also give the list order.
