@@ -2,15 +2,16 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
-UV := $(VENV)/.uv/bin/uv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
 .PHONY: run test lint typecheck imports pytest bench demo clean env db-stop
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
-	$(PYTHON) -m venv $(VENV)/.uv
-	$(VENV)/.uv/bin/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet
@@ -47,4 +48,4 @@ db-stop: env
 
 clean:
 	-$(RUN)/citycam db stop
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache

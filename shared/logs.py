@@ -10,10 +10,27 @@ from typing import Any
 from shared.settings import get_log_settings
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+service_var: ContextVar[str | None] = ContextVar("service", default=None)
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    # Stamped when the record is made, so the ids survive handlers that format later (queues, capture).
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    record.service = service_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_factory)
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
+    "color_message",
+    "request_id",
+    "service",
 }
 
 
@@ -28,10 +45,10 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
-            "service": self.service,
+            "service": getattr(record, "service", None) or self.service,
             "logger": record.name,
             "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
+            "request_id": getattr(record, "request_id", None),
         }
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
@@ -45,7 +62,7 @@ class PlainFormatter(logging.Formatter):
     """Human-readable lines for a terminal, still with the request id."""
 
     def format(self, record: logging.LogRecord) -> str:
-        rid = request_id_var.get()
+        rid = getattr(record, "request_id", None)
         base = super().format(record)
         return f"{base} [rid={rid}]" if rid else base
 

@@ -16,12 +16,16 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, problem_body
-from shared.logs import request_id_var
+from shared.logs import request_id_var, service_var
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("citycam.access")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# Body types passed through to the endpoint as a stream (bulk imports); everything else must be JSON.
+STREAMED_TYPES = frozenset(
+    {b"text/csv", b"application/x-ndjson", b"application/jsonl", b"application/jsonlines", b"application/x-jsonlines"}
+)
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 
 
@@ -108,6 +112,7 @@ class RequestContextMiddleware:
         if not _REQUEST_ID_RE.match(rid):
             rid = uuid.uuid4().hex
         token = request_id_var.set(rid)
+        service_token = service_var.set(self.service)
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status_holder = [500]
@@ -142,6 +147,7 @@ class RequestContextMiddleware:
                     },
                 )
             request_id_var.reset(token)
+            service_var.reset(service_token)
 
 
 class InputGuardMiddleware:
@@ -196,10 +202,9 @@ class InputGuardMiddleware:
         except UnicodeEncodeError:
             await self._reject(send, 400, "the URL is not valid UTF-8")
             return
-        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and _header(scope, b"content-length") in (
-            None,
-            b"0",
-        ):
+        declared_length = _header(scope, b"content-length")
+        if declared_length in (None, b"0") and _header(scope, b"transfer-encoding") is None:
+            # No body at all (GETs, DELETEs, POST /rotate-token): nothing to check.
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope.get("path", ""))
@@ -214,6 +219,14 @@ class InputGuardMiddleware:
                 return
         content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
         is_json = content_type == b"application/json" or content_type.endswith(b"+json")
+        if not is_json and content_type not in STREAMED_TYPES:
+            await self._reject(
+                send,
+                415,
+                f"Content-Type {content_type.decode('latin-1') or '(none)'} is not accepted; send application/json"
+                " (or text/csv / application/x-ndjson where an endpoint says so)",
+            )
+            return
         if not is_json:
             # Streaming bodies (CSV imports) keep streaming; only their size is enforced here.
             await self.app(scope, self._limited(receive, limit), send)
