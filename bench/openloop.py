@@ -8,6 +8,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from shared.simulator.stats import percentile
 
@@ -32,8 +33,9 @@ class OpenLoopResult:
 
     @property
     def achieved_rps(self) -> float:
-        """Successful responses per second of the schedule."""
-        return self.ok / self.duration_s if self.duration_s else 0.0
+        """Successful responses per second, over the schedule or until the last reply if that came later."""
+        span = max(self.duration_s, self.last_response_s)
+        return self.ok / span if span else 0.0
 
     def p(self, q: float) -> float | None:
         """Latency percentile (ms)."""
@@ -53,8 +55,7 @@ class _Conn(asyncio.Protocol):
         self.closed = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio subclasses
 
     def send(self, request: bytes, scheduled: float) -> None:
         self.scheduled = scheduled

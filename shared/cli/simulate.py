@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -138,6 +139,11 @@ def simulate_fleet(
     )
     try:
         creds = run(_register(fleet, registry_url, key))
+    except httpx.TransportError as exc:
+        console.print(
+            f"[red]cannot reach the registry at {registry_url} ({type(exc).__name__}): is `citycam up` running?[/]"
+        )
+        raise typer.Exit(1) from None
     except (RegistrationError, OSError) as exc:
         console.print(f"[red]registration failed: {exc}[/]")
         raise typer.Exit(1) from None
