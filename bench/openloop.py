@@ -163,11 +163,6 @@ class _Run:
         self._check_finished()
 
 
-def render_get(host: str, path: str, key: str) -> bytes:
-    """A complete keep-alive HTTP/1.1 GET request with an API key."""
-    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
-
-
 def render_post(host: str, path: str, token: str, body: bytes) -> bytes:
     """A complete keep-alive HTTP/1.1 POST request with a JSON body."""
     head = (

@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 
 from bench.load import LoadedData, write_lines
-from bench.openloop import OpenLoopResult, render_get, render_post, run_open_loop
+from bench.openloop import OpenLoopResult, render_post, run_open_loop
 from bench.raw import raw_upsert_rows_per_s
 from bench.rows import Row
 from bench.stack import BenchStack
@@ -36,10 +36,10 @@ class Mode:
     sweep_s: float
     import_rows: int
     burst: int
-    read_rate: int = 50  # a busy operations centre's consoles and monitors, not a saturating load
-    read_connections: int = 8
+    read_connections: int = 8  # for the capacity figure
     capacity_s: float = 2.0  # a short closed-loop wrk run per read benchmark for its capacity (0: skip)
     evaluator_window_s: float = 10.0
+    rounds: int = 1  # alternating no-op / heartbeat rounds of the throughput comparison
     ingest_connections: int = 256
     batch_connections: int = 4
     ingest_tokens: int = 20_000
@@ -47,9 +47,18 @@ class Mode:
 
 MODES = {
     "full": Mode(
-        "full", 100_000, 10, 5, (500, 1000, 2000, 3000, 4000, 6000, 8000), 5, 10_000, 10_000, ingest_tokens=50_000
+        "full",
+        100_000,
+        10,
+        5,
+        (500, 1000, 2000, 3000, 4000, 6000, 8000),
+        5,
+        10_000,
+        10_000,
+        ingest_tokens=50_000,
+        rounds=2,
     ),
-    "quick": Mode("quick", 100_000, 3, 2, (1000, 2000, 4000), 2, 10_000, 10_000, evaluator_window_s=5),
+    "quick": Mode("quick", 100_000, 3, 2, (1000, 2000, 4000), 2, 10_000, 10_000, capacity_s=1, evaluator_window_s=4),
     "smoke": Mode(
         "smoke", 3_000, 1, 0.5, (1000,), 1, 1_000, 1_000, ingest_tokens=2_000, capacity_s=0, evaluator_window_s=2
     ),
@@ -155,27 +164,6 @@ def ingest(ctx: Context) -> None:
     tokens = ctx.data.online_tokens[: mode.ingest_tokens]
     tokens_file = write_lines(ctx.work / "tokens.txt", tokens)
     wrk_args = [str(tokens_file), "2"]
-    ctx.say(f"ingest: no-op baseline, wrk 256 connections, {mode.run_s:.0f} s")
-    _wrk(
-        ctx,
-        "noop",
-        "/v1/heartbeats",
-        "heartbeat.lua",
-        wrk_args,
-        connections=mode.ingest_connections,
-        seconds=mode.warm_s,
-    )
-    noop = _wrk(
-        ctx,
-        "noop",
-        "/v1/heartbeats",
-        "heartbeat.lua",
-        wrk_args,
-        connections=mode.ingest_connections,
-        seconds=mode.run_s,
-    )
-    ctx.say(f"  no-op: {noop.ok_rps:,.0f} req/s, p99 {noop.p99_ms:.1f} ms{_errors_note(noop)}")
-
     single = ctx.rows["ingest.single"]
     reason = _probe(
         ctx,
@@ -186,36 +174,48 @@ def ingest(ctx: Context) -> None:
         json={"fps": 25.0},
         headers={"authorization": f"Bearer {tokens[-1]}"},
     )
+
+    def hammer(service: str, seconds: float) -> WrkResult:
+        return _wrk(
+            ctx,
+            service,
+            "/v1/heartbeats",
+            "heartbeat.lua",
+            wrk_args,
+            connections=mode.ingest_connections,
+            seconds=seconds,
+        )
+
+    targets = ["noop"] if reason else ["noop", "ingest"]
+    for target in targets:
+        hammer(target, mode.warm_s)  # warm-up: token caches, pools, JIT-less but still cold paths
+    # Alternate the two so a noisy neighbour on this shared machine weighs on both alike.
+    results: dict[str, list[WrkResult]] = {t: [] for t in targets}
+    for round_number in range(1, mode.rounds + 1):
+        for target in targets:
+            ctx.say(f"ingest: {target}, wrk -t2 -c{mode.ingest_connections}, {mode.run_s:.0f} s (round {round_number})")
+            result = hammer(target, mode.run_s)
+            results[target].append(result)
+            ctx.say(f"  {result.ok_rps:,.0f} req/s accepted, p99 {result.p99_ms:.1f} ms{_errors_note(result)}")
+    noop_rps = sum(r.ok_rps for r in results["noop"]) / len(results["noop"])
     if reason:
         for key in ("ingest.single", "ingest.p99", "ingest.burst"):
             ctx.rows[key].skipped(reason)
     else:
-        ctx.say(f"ingest: single heartbeats, wrk 256 connections, {mode.warm_s:.0f} s warm-up + {mode.run_s:.0f} s")
-        _wrk(
-            ctx,
-            "ingest",
-            "/v1/heartbeats",
-            "heartbeat.lua",
-            wrk_args,
-            connections=mode.ingest_connections,
-            seconds=mode.warm_s,
-        )
-        hb = _wrk(
-            ctx,
-            "ingest",
-            "/v1/heartbeats",
-            "heartbeat.lua",
-            wrk_args,
-            connections=mode.ingest_connections,
-            seconds=mode.run_s,
-        )
-        ratio = hb.ok_rps / noop.ok_rps if noop.ok_rps else 0.0
-        ctx.say(f"  heartbeats: {hb.ok_rps:,.0f} accepted/s, p99 {hb.p99_ms:.1f} ms{_errors_note(hb)} -> {ratio:.2f}x")
+        hb_rps = sum(r.ok_rps for r in results["ingest"]) / len(results["ingest"])
+        errors = sum(r.errors for r in results["ingest"])
+        requests = sum(r.requests for r in results["ingest"])
+        ratio = hb_rps / noop_rps if noop_rps else 0.0
+        hb_p99 = max(r.p99_ms for r in results["ingest"])
+        noop_p99 = max(r.p99_ms for r in results["noop"])
+        ctx.say(f"  heartbeats / no-op: {ratio:.2f}x")
+        failed = f"; {errors:,} of {requests:,} failed" if errors else ""
         single.measured(
-            f"{ratio:.2f}× ({hb.ok_rps:,.0f} vs {noop.ok_rps:,.0f} req/s)",
-            ratio >= 2.0 and hb.error_share < 0.001,
-            f"wrk -t2 -c{mode.ingest_connections} -d{mode.run_s:.0f}s, {len(tokens):,} camera tokens; "
-            f"p99 {hb.p99_ms:.0f} ms vs {noop.p99_ms:.0f} ms{_errors_note(hb)}",
+            f"{ratio:.2f}× ({hb_rps:,.0f} vs {noop_rps:,.0f} req/s)",
+            ratio >= 2.0 and errors <= requests * 0.001,
+            f"wrk -t2 -c{mode.ingest_connections} -d{mode.run_s:.0f}s x {mode.rounds} alternating rounds, "
+            f"{len(tokens):,} camera tokens, {mode.warm_s:.0f} s warm-up each; p99 {hb_p99:.0f} ms vs "
+            f"{noop_p99:.0f} ms{failed}",
         )
 
         ctx.say(f"ingest: open loop at 2,000/s for {mode.run_s:.0f} s, 256 connections")
@@ -231,13 +231,16 @@ def ingest(ctx: Context) -> None:
         )
 
     ctx.say(f"ingest: offered-rate sweep {list(mode.sweep_rates)} req/s, {mode.sweep_s:.0f} s each")
-    targets = ["noop"] if reason else ["noop", "ingest"]
     for target in targets:
         points = []
         for rate in mode.sweep_rates:
-            result = _open_loop(ctx, target, tokens, rate, mode.sweep_s, 256)
-            points.append((float(rate), result.achieved_rps, result.p(99)))
-            ctx.say(f"  {target:<6} offered {rate:>6,}/s -> {result.achieved_rps:>8,.0f}/s ok, p99 {_ms(result.p(99))}")
+            step = _open_loop(ctx, target, tokens, rate, mode.sweep_s, 256)
+            points.append((float(rate), step.achieved_rps, step.p(99)))
+            lag = step.lag_p99()
+            slow = " (generator lagged: this point understates the server)" if lag is not None and lag > 20 else ""
+            ctx.say(
+                f"  {target:<6} offered {rate:>6,}/s -> {step.achieved_rps:>8,.0f}/s ok, p99 {_ms(step.p(99))}{slow}"
+            )
         ctx.sweep["heartbeats" if target == "ingest" else "no-op"] = points
 
     _batch(ctx)
@@ -330,48 +333,41 @@ def _burst(ctx: Context) -> None:
 
 
 def _latency_row(ctx: Context, key: str, service: str, paths: list[str], limit_ms: float, label: str) -> None:
-    """p99 of GETs at a fixed offered rate (open loop), then the closed-loop capacity with wrk."""
+    """p99 of one client's back-to-back GETs (wrk -t1 -c1: the query's own latency, no queueing), then the
+    capacity with a few concurrent clients."""
     row = ctx.rows[key]
     reason = _probe(ctx, "GET", service, paths[0], 200, headers=ctx.auth)
     if reason:
         row.skipped(reason)
         return
     mode = ctx.mode
-    port = ctx.stack.services[service].port
-    requests = [render_get(f"127.0.0.1:{port}", p, ctx.data.admin_key) for p in paths]
-    ctx.say(
-        f"{service}: {label}, open loop {mode.read_rate}/s on {mode.read_connections} connections, {mode.run_s:.0f} s"
-    )
+    paths_file = write_lines(ctx.work / f"{key}.paths", paths)
+    ctx.say(f"{service}: {label}, one client back to back (wrk -t1 -c1), {mode.run_s:.0f} s")
 
-    def open_loop(seconds: float) -> OpenLoopResult:
-        return asyncio.run(
-            run_open_loop(
-                "127.0.0.1",
-                port,
-                requests,
-                rate=mode.read_rate,
-                duration=seconds,
-                connections=mode.read_connections,
-                expect=200,
-            )
+    def wrk(threads: int, connections: int, seconds: float) -> WrkResult:
+        args = [str(paths_file), ctx.data.admin_key, str(threads)]
+        return run_wrk(
+            ctx.wrk,
+            ctx.url(service) + "/",
+            "get.lua",
+            args,
+            threads=threads,
+            connections=connections,
+            duration_s=seconds,
         )
 
-    open_loop(mode.warm_s)
-    result = open_loop(mode.run_s)
-    p99, p50 = result.p(99), result.p(50)
+    wrk(1, 1, 1)
+    result = wrk(1, 1, mode.run_s)
     capacity = ""
     if mode.capacity_s:
-        paths_file = write_lines(ctx.work / f"{key}.paths", paths)
-        args = [str(paths_file), ctx.data.admin_key, "2"]
-        closed = _wrk(ctx, service, "/", "get.lua", args, connections=mode.read_connections, seconds=mode.capacity_s)
+        closed = wrk(2, mode.read_connections, mode.capacity_s)
         capacity = f"; capacity {closed.ok_rps:,.0f} req/s (wrk -c{mode.read_connections}, p99 {closed.p99_ms:.0f} ms)"
-    ctx.say(f"  p99 {_ms(p99)}, p50 {_ms(p50)}, {result.errors} errors{capacity}")
+    ctx.say(f"  p99 {result.p99_ms:.1f} ms, p50 {result.p50_ms:.1f} ms{_errors_note(result)}{capacity}")
     row.measured(
-        f"{_ms(p99)} (p50 {_ms(p50)})",
-        p99 is not None and p99 <= limit_ms and result.errors == 0,
-        f"open loop {mode.read_rate}/s for {mode.run_s:.0f} s on {mode.read_connections} connections, "
-        f"{len(set(paths)):,} distinct URLs; {result.errors} errors; generator lag p99 {_ms(result.lag_p99())}"
-        + capacity,
+        f"{result.p99_ms:.1f} ms (p50 {result.p50_ms:.1f} ms)",
+        result.p99_ms <= limit_ms and result.error_share < 0.001,
+        f"wrk -t1 -c1 -d{mode.run_s:.0f}s: {result.requests:,} requests over {len(set(paths)):,} distinct URLs"
+        f"{_errors_note(result)}{capacity}",
     )
 
 
