@@ -84,12 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         postgres = (
             f"PostgreSQL {asyncio.run(_postgres_version(url))} ({'given server' if args.database_url else 'embedded'})"
         )
-        # The services boot (imports, pools) while the data loads: the two overlap on this small machine.
-        say("starting registry, ingest, health and the no-op on free ports")
-        stack.start_services()
         say(f"loading {mode.cameras:,} cameras with tokens and last heartbeats (COPY)")
         data = asyncio.run(load(url, mode.cameras))
         say(f"  loaded: {data.offline:,} offline, {data.degraded:,} degraded, {len(data.gateways)} gateways")
+        # After the load, not during it: on two cores the boot and the COPY only slow each other down.
+        say("starting registry, ingest, health and the no-op on free ports")
+        stack.start_services()
         failed = stack.wait_ready()
         for name, why in failed.items():
             say(f"[red]{name} is not ready: {why}[/]")

@@ -36,6 +36,7 @@ class Mode:
     sweep_s: float
     import_rows: int
     burst: int
+    read_s: float = 3.0  # each read-latency run
     read_connections: int = 8  # for the capacity figure
     capacity_s: float = 2.0  # a short closed-loop wrk run per read benchmark for its capacity (0: skip)
     evaluator_window_s: float = 10.0
@@ -57,10 +58,24 @@ MODES = {
         10_000,
         ingest_tokens=50_000,
         rounds=2,
+        read_s=10,
     ),
-    "quick": Mode("quick", 100_000, 3, 2, (1000, 2000, 4000), 2, 10_000, 10_000, capacity_s=1, evaluator_window_s=4),
+    "quick": Mode(
+        "quick", 100_000, 3, 2, (1000, 2000, 4000), 2, 10_000, 10_000, read_s=2, capacity_s=1, evaluator_window_s=4
+    ),
     "smoke": Mode(
-        "smoke", 3_000, 1, 0.5, (1000,), 1, 1_000, 1_000, ingest_tokens=2_000, capacity_s=0, evaluator_window_s=2
+        "smoke",
+        3_000,
+        1,
+        0.5,
+        (1000,),
+        1,
+        1_000,
+        1_000,
+        ingest_tokens=2_000,
+        read_s=1,
+        capacity_s=0,
+        evaluator_window_s=2,
     ),
 }
 
@@ -342,7 +357,7 @@ def _latency_row(ctx: Context, key: str, service: str, paths: list[str], limit_m
         return
     mode = ctx.mode
     paths_file = write_lines(ctx.work / f"{key}.paths", paths)
-    ctx.say(f"{service}: {label}, one client back to back (wrk -t1 -c1), {mode.run_s:.0f} s")
+    ctx.say(f"{service}: {label}, one client back to back (wrk -t1 -c1), {mode.read_s:.0f} s")
 
     def wrk(threads: int, connections: int, seconds: float) -> WrkResult:
         args = [str(paths_file), ctx.data.admin_key, str(threads)]
@@ -357,7 +372,7 @@ def _latency_row(ctx: Context, key: str, service: str, paths: list[str], limit_m
         )
 
     wrk(1, 1, 1)
-    result = wrk(1, 1, mode.run_s)
+    result = wrk(1, 1, mode.read_s)
     capacity = ""
     if mode.capacity_s:
         closed = wrk(2, mode.read_connections, mode.capacity_s)
@@ -366,7 +381,7 @@ def _latency_row(ctx: Context, key: str, service: str, paths: list[str], limit_m
     row.measured(
         f"{result.p99_ms:.1f} ms (p50 {result.p50_ms:.1f} ms)",
         result.p99_ms <= limit_ms and result.error_share < 0.001,
-        f"wrk -t1 -c1 -d{mode.run_s:.0f}s: {result.requests:,} requests over {len(set(paths)):,} distinct URLs"
+        f"wrk -t1 -c1 -d{mode.read_s:.0f}s: {result.requests:,} requests over {len(set(paths)):,} distinct URLs"
         f"{_errors_note(result)}{capacity}",
     )
 
