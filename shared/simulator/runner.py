@@ -71,11 +71,16 @@ class Runner:
         return f"{line} | {event}" if event else line
 
     async def _post(self, client: httpx.AsyncClient, url: str, token: str, body: Any) -> httpx.Response | None:
+        items = len(body.get("heartbeats", [None]))
         try:
             return await client.post(url, json=body, headers={"authorization": f"Bearer {token}"})
         except httpx.TransportError as exc:
-            self.stats.reject(f"transport:{type(exc).__name__}", len(body.get("heartbeats", [None])))
+            self.stats.reject(f"transport:{type(exc).__name__}", items)
             return None
+        except asyncio.CancelledError:
+            # Sent (and counted) but the run ended before the reply: neither accepted nor refused.
+            self.stats.reject("unanswered at stop", items)
+            raise
 
     async def _single(self, client: httpx.AsyncClient, send: Single) -> None:
         camera = self.fleet.cameras[send.camera]
@@ -172,5 +177,4 @@ class Runner:
                     task.cancel()
                 if pending:
                     await asyncio.gather(*pending, return_exceptions=True)
-                    self.stats.reject("cancelled at stop", len(pending))
         return self.stats
