@@ -86,6 +86,7 @@ def create_app(
     engine_factory: Callable[[], AsyncEngine] | None = None,
     path_limits: Sequence[tuple[str, int]] = (),
     version: str = "0.1.0",
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
     """A service app: engine and sessionmaker made in the lifespan, shared probes, metrics and errors."""
     configure_logging(service)
@@ -107,7 +108,8 @@ def create_app(
             await engine.dispose()
             log.info("service stopped", extra={"event": "shutdown"})
 
-    app = FastAPI(
+    # app_class lets a service answer a hot path before FastAPI's own per-request work (ingest does).
+    app = app_class(
         title=title,
         description=description,
         version=version,

@@ -6,8 +6,11 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+from shared.settings import get_http_settings
 
 HTTP_REQUESTS = Counter(
     "citycam_http_requests_total",
@@ -37,5 +40,9 @@ HTTP_LATENCY = Histogram(
 
 
 def render(registry: CollectorRegistry = DEFAULT_REGISTRY) -> tuple[bytes, str]:
-    """The registry in Prometheus text format, with its content type."""
+    """The registry in Prometheus text format, with its content type (summed over every worker
+    process when PROMETHEUS_MULTIPROC_DIR is set)."""
+    if registry is DEFAULT_REGISTRY and get_http_settings().prometheus_multiproc_dir:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -32,6 +32,8 @@ class HttpSettings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=2, le=1000)
     metrics_require_auth: bool = False
+    # Set for services run with several uvicorn workers: /metrics then sums every worker's values.
+    prometheus_multiproc_dir: str | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
 
 
 class LogSettings(BaseSettings):
@@ -61,7 +63,7 @@ class PortSettings(BaseSettings):
     registry_port: int = Field(default=8001, ge=1, le=65535)
     ingest_port: int = Field(default=8002, ge=1, le=65535)
     health_port: int = Field(default=8003, ge=1, le=65535)
-    ingest_workers: int = Field(default=1, ge=1, le=16)
+    ingest_workers: int = Field(default=2, ge=1, le=16)
 
 
 @lru_cache

@@ -1,11 +1,86 @@
-"""The health service (port 8003)."""
+"""The health service (port 8003): the evaluator leader loop, webhook sender and SSE listener live here."""
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.health import metrics, service
+from services.health.evaluator import Evaluator
 from services.health.router import router
+from services.health.settings import get_health_settings
+from services.health.webhooks import Dispatcher
 from shared.app import create_app
 
-app = create_app(
-    service="health",
-    title="citycam health",
-    description="Live camera and district health.",
-    routers=[router],
-)
+log = logging.getLogger(__name__)
+
+
+class CameraGaugeMiddleware:
+    """Refreshes citycam_cameras from the last pass just before /metrics renders, so the gauges agree
+    with the summary for the same moment."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/metrics" and scope["method"] == "GET":
+            try:
+                async with scope["app"].state.sessionmaker() as session:
+                    meta = await service.current_meta(session)
+                    metrics.CAMERAS.rows = await service.camera_counts(session, meta=meta)
+            except Exception as exc:  # metrics must render even when the database is away
+                log.warning("camera gauges not refreshed: %s", type(exc).__name__)
+        await self.app(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def background(app: FastAPI) -> AsyncIterator[None]:
+    """Run the evaluator campaign and the webhook sender beside the API; stop them on shutdown."""
+    settings = get_health_settings()
+    tasks: list[asyncio.Task[None]] = []
+    stoppers: list[Callable[[], None]] = []
+    if settings.evaluator_enabled:
+        url = app.state.engine.url.render_as_string(hide_password=False)
+        evaluator = Evaluator(url, settings)
+        app.state.evaluator = evaluator
+        tasks.append(asyncio.create_task(evaluator.run(), name="health-evaluator"))
+        stoppers.append(evaluator.stop)
+    if settings.webhooks_enabled:
+        dispatcher = Dispatcher(app.state.sessionmaker, settings)
+        tasks.append(asyncio.create_task(dispatcher.run(), name="health-webhooks"))
+        stoppers.append(dispatcher.stop)
+    try:
+        yield
+    finally:
+        for stop in stoppers:
+            stop()
+        broadcaster = getattr(app.state, "broadcaster", None)
+        if broadcaster is not None:
+            await broadcaster.stop()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+
+
+def build_app(engine_factory: Callable[[], AsyncEngine] | None = None) -> FastAPI:
+    """A health app (tests build their own against a scratch database)."""
+    app = create_app(
+        service="health",
+        title="citycam health",
+        description=(
+            "Live camera and district health. Statuses are derived by one evaluator (leader-elected across "
+            "replicas) and every read shows its verdicts as of `as_of`. Webhooks are managed by admin and "
+            "operator keys; every other read is open to admin, field, operator and monitor keys."
+        ),
+        routers=[router],
+        extra_lifespan=background,
+        engine_factory=engine_factory,
+    )
+    app.add_middleware(CameraGaugeMiddleware)
+    return app
+
+
+app = build_app()

@@ -1,5 +1,318 @@
-"""health endpoints; the logic lives in service.py."""
+"""Health endpoints; the logic lives in service.py (reads), webhooks.py and stream.py."""
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/v1")
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+
+from services.health import service, webhooks
+from services.health.dependencies import CameraFilters, WebhookManager
+from services.health.schemas import (
+    Availability,
+    CameraHealthDetail,
+    CameraHealthRead,
+    DeliveryRead,
+    EventRead,
+    GroupBy,
+    Groups,
+    IncidentRead,
+    Summary,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookRead,
+)
+from services.health.stream import Broadcaster, sse
+from shared.auth import HealthReader
+from shared.db import SessionDep, plain_url
+from shared.errors import ValidationFailed
+from shared.pagination import CursorQuery, LimitQuery, Page
+
+router = APIRouter(prefix="/v1/health")
+
+POLL_CACHE_CONTROL = "private, max-age=1, must-revalidate"
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {304: {"description": "Not modified since the ETag in If-None-Match"}}
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip() for t in header.split(",")}
+    weak = etag.removeprefix("W/")
+    return "*" in tags or etag in tags or weak in tags or any(t.removeprefix("W/") == weak for t in tags)
+
+
+def _cached_response(request: Request, response: Response, etag: str) -> Response | None:
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = POLL_CACHE_CONTROL
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": POLL_CACHE_CONTROL})
+    return None
+
+
+@router.get(
+    "/summary",
+    tags=["health"],
+    summary="City-wide counts by status (ETag: poll with If-None-Match)",
+    responses=NOT_MODIFIED,
+    response_model=Summary,
+)
+async def get_summary(request: Request, response: Response, session: SessionDep, principal: HealthReader) -> Any:
+    meta = await service.current_meta(session)
+    etag = service.etag_for(meta)
+    not_modified = _cached_response(request, response, etag)
+    if not_modified is not None:
+        return not_modified
+    return await service.summary(session, meta=meta)
+
+
+@router.get(
+    "/groups",
+    tags=["health"],
+    summary="Counts by status per district, ward, vendor, model, kind, owner, gateway or tag",
+    responses=NOT_MODIFIED,
+    response_model=Groups,
+)
+async def get_groups(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: HealthReader,
+    by: GroupBy = "district",
+    district: Annotated[str | None, Query(min_length=1, max_length=32, description="Only this district")] = None,
+) -> Any:
+    meta = await service.current_meta(session)
+    etag = service.etag_for(meta, by, district)
+    not_modified = _cached_response(request, response, etag)
+    if not_modified is not None:
+        return not_modified
+    return await service.groups(session, meta=meta, by=by, district=district)
+
+
+@router.get("/cameras", tags=["health"], summary="Cameras with their status, worst first")
+async def list_cameras(
+    session: SessionDep,
+    principal: HealthReader,
+    filters: CameraFilters,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[CameraHealthRead]:
+    items, next_cursor = await service.list_cameras(session, filters=filters, limit=limit, cursor=cursor)
+    return Page[CameraHealthRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/cameras/{camera}",
+    tags=["health"],
+    summary="One camera: status, reason, since, last heartbeat and recent transitions",
+    responses={404: {"description": "No such camera, or it is planned/decommissioned"}},
+)
+async def camera_detail(
+    camera: Annotated[str, Path(min_length=1, max_length=64, description="The camera's UUID or its code")],
+    session: SessionDep,
+    principal: HealthReader,
+    transitions: Annotated[int, Query(ge=0, le=200, description="How many recent transitions")] = 20,
+) -> CameraHealthDetail:
+    return await service.camera_detail(session, ref=camera, transitions=transitions)
+
+
+@router.get("/availability", tags=["health"], summary="Share of time up over a window, from recorded transitions")
+async def get_availability(
+    session: SessionDep,
+    principal: HealthReader,
+    window: Annotated[str, Query(min_length=2, max_length=40, description="1h, 24h, 7d or ISO 8601 (P7D)")] = "24h",
+    by: GroupBy | None = None,
+    district: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    end: Annotated[AwareDatetime | None, Query(description="End of the window (default now)")] = None,
+) -> Availability:
+    return await service.availability(session, window_raw=window, end=end, by=by, district=district)
+
+
+@router.get("/events", tags=["health"], summary="Status transitions, newest first; since= to resume")
+async def list_events(
+    session: SessionDep,
+    principal: HealthReader,
+    since: Annotated[str | None, Query(max_length=40, description="An event id or an RFC 3339 time")] = None,
+    camera: Annotated[str | None, Query(min_length=1, max_length=64, description="Camera id or code")] = None,
+    district: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    status_: Annotated[list[str] | None, Query(alias="status", max_length=5, description="New status")] = None,
+    incident_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[EventRead]:
+    filters = {"since": since, "camera": camera, "district": district, "status": status_, "incident_id": incident_id}
+    items, next_cursor = await service.list_events(session, filters=filters, limit=limit, cursor=cursor)
+    return Page[EventRead](items=items, next_cursor=next_cursor)
+
+
+def _broadcaster(request: Request) -> Broadcaster:
+    app = request.app
+    broadcaster: Broadcaster | None = getattr(app.state, "broadcaster", None)
+    if broadcaster is None:
+        dsn = plain_url(app.state.engine.url.render_as_string(hide_password=False))
+        broadcaster = Broadcaster(dsn, app.state.sessionmaker)
+        app.state.broadcaster = broadcaster
+    return broadcaster
+
+
+@router.get(
+    "/stream",
+    tags=["health"],
+    summary="Live transitions as Server-Sent Events (event: status, id:, data:), resumable with Last-Event-ID",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}},
+)
+async def stream(
+    request: Request,
+    principal: HealthReader,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    since: Annotated[int | None, Query(ge=0, le=2**62, description="Resume after this event id")] = None,
+    district: Annotated[list[str] | None, Query(max_length=50)] = None,
+) -> StreamingResponse:
+    resume = since
+    if last_event_id is not None and last_event_id.strip():
+        if not last_event_id.strip().isdigit():
+            raise ValidationFailed(
+                "Last-Event-ID must be an event id",
+                errors=[{"loc": ["header", "last-event-id"], "msg": "expected an integer event id"}],
+            )
+        resume = int(last_event_id.strip())
+    broadcaster = _broadcaster(request)
+    await broadcaster.start()
+    # The request's session was committed and released when this function returns (SessionDep),
+    # so the stream itself holds no database connection.
+    return StreamingResponse(
+        sse(broadcaster, last_event_id=resume, filters={"district": set(district) if district else None}),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/incidents", tags=["incidents"], summary="Correlated outages, newest first")
+async def list_incidents(
+    session: SessionDep,
+    principal: HealthReader,
+    state: Literal["open", "closed"] | None = None,
+    kind: Literal["gateway", "ward", "district", "ingest"] | None = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[IncidentRead]:
+    items, next_cursor = await service.list_incidents(session, state=state, kind=kind, limit=limit, cursor=cursor)
+    return Page[IncidentRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/incidents/{incident_id}",
+    tags=["incidents"],
+    summary="One incident",
+    responses={404: {"description": "No such incident"}},
+)
+async def get_incident(
+    incident_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, principal: HealthReader
+) -> IncidentRead:
+    return await service.get_incident(session, incident_id=incident_id)
+
+
+@router.get(
+    "/map.geojson",
+    tags=["health"],
+    summary="RFC 7946 FeatureCollection of cameras with their status ([lon, lat]); filters as the list",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+async def map_geojson(
+    session: SessionDep,
+    principal: HealthReader,
+    filters: CameraFilters,
+    bbox: Annotated[str | None, Query(max_length=100, description="minLon,minLat,maxLon,maxLat")] = None,
+) -> Response:
+    filters = {**filters, "bbox": service.parse_bbox(bbox)}
+    body = await service.geojson(session, filters=filters)
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get(
+    "/sd",
+    tags=["monitoring"],
+    summary="Prometheus HTTP service discovery: probe targets (host:port, no credentials) per district",
+)
+async def service_discovery(
+    session: SessionDep, principal: HealthReader, filters: CameraFilters
+) -> list[dict[str, Any]]:
+    return await service.service_discovery(session, filters=filters)
+
+
+@router.post(
+    "/webhooks",
+    status_code=status.HTTP_201_CREATED,
+    tags=["webhooks"],
+    summary="Subscribe a URL to transitions and/or incidents (admin, operator); the secret is shown once",
+)
+async def create_webhook(
+    data: WebhookCreate, response: Response, session: SessionDep, principal: WebhookManager
+) -> WebhookCreated:
+    created = await webhooks.create_webhook(session, data=data, principal=principal)
+    response.headers["Location"] = f"/v1/health/webhooks/{created.id}"
+    return created
+
+
+@router.get("/webhooks", tags=["webhooks"], summary="Webhook subscriptions (admin, operator)")
+async def list_webhooks(
+    session: SessionDep, principal: WebhookManager, limit: LimitQuery = 100, cursor: CursorQuery = None
+) -> Page[WebhookRead]:
+    items, next_cursor = await webhooks.list_webhooks(session, limit=limit, cursor=cursor)
+    return Page[WebhookRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/webhooks/{webhook_id}",
+    tags=["webhooks"],
+    summary="One webhook",
+    responses={404: {"description": "No such webhook"}},
+)
+async def get_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> WebhookRead:
+    return webhooks.webhook_read(await webhooks.get_webhook(session, webhook_id=webhook_id))
+
+
+@router.delete(
+    "/webhooks/{webhook_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["webhooks"],
+    summary="Delete a webhook (its delivery log is kept, queued deliveries are cancelled)",
+    responses={404: {"description": "No such webhook"}},
+)
+async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> Response:
+    await webhooks.delete_webhook(session, webhook_id=webhook_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/enable",
+    tags=["webhooks"],
+    summary="Re-enable a webhook disabled after repeated failures",
+    responses={404: {"description": "No such webhook"}},
+)
+async def enable_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> WebhookRead:
+    return await webhooks.enable_webhook(session, webhook_id=webhook_id)
+
+
+@router.get(
+    "/webhooks/{webhook_id}/deliveries",
+    tags=["webhooks"],
+    summary="The delivery log: every message, its attempts and outcome, newest first",
+    responses={404: {"description": "No such webhook"}},
+)
+async def list_deliveries(
+    webhook_id: uuid.UUID,
+    session: SessionDep,
+    principal: WebhookManager,
+    state: Literal["pending", "delivered", "failed", "cancelled"] | None = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[DeliveryRead]:
+    items, next_cursor = await webhooks.list_deliveries(
+        session, webhook_id=webhook_id, state=state, limit=limit, cursor=cursor
+    )
+    return Page[DeliveryRead](items=items, next_cursor=next_cursor)

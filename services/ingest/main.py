@@ -1,11 +1,105 @@
 """The ingest service (port 8002)."""
 
-from services.ingest.router import router
-from shared.app import create_app
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
-app = create_app(
-    service="ingest",
-    title="citycam ingest",
-    description="Durable heartbeats from cameras and gateways.",
-    routers=[router],
-)
+import asyncpg  # type: ignore[import-untyped]
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from services.ingest.front import BATCH_PATH, SINGLE_PATH, HeartbeatFront, RateLimiter
+from services.ingest.router import router
+from services.ingest.runtime import IngestRuntime
+from services.ingest.schemas import openapi_components
+from services.ingest.settings import IngestSettings, get_ingest_settings
+from shared.app import create_app
+from shared.db import database_url, make_engine, plain_url
+from shared.settings import get_database_settings
+
+
+def _connector(url: str) -> Callable[[str], Callable[[], Any]]:
+    db = get_database_settings()
+
+    def for_purpose(purpose: str) -> Callable[[], Any]:
+        server_settings = {"application_name": f"citycam-ingest-{purpose}"}
+        if db.statement_timeout_ms:
+            server_settings["statement_timeout"] = str(db.statement_timeout_ms)
+
+        async def connect() -> asyncpg.Connection:
+            # synchronous_commit is left at the server's setting (on): a 202 survives a crash.
+            return await asyncpg.connect(plain_url(url), server_settings=server_settings)
+
+        return connect
+
+    return for_purpose
+
+
+class IngestApp(FastAPI):
+    """FastAPI, except that while the runtime runs the two heartbeat POSTs are answered first, before
+    FastAPI's per-request telemetry check, the middleware stack, routing and dependency injection
+    (they cost more than the heartbeat itself). The declared routes stay for OpenAPI and for an app
+    whose runtime is not running."""
+
+    front: HeartbeatFront
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in _FAST_PATHS:
+            runtime = getattr(self.state, "ingest", None)
+            if runtime is not None:
+                await self.front.serve(runtime, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+_FAST_PATHS = frozenset((SINGLE_PATH, BATCH_PATH))
+
+
+def build_app(url: str | None = None, settings: IngestSettings | None = None) -> FastAPI:
+    """The ingest app; `url` overrides DATABASE_URL and `settings` the environment's (for tests)."""
+    settings = settings or get_ingest_settings()
+
+    @asynccontextmanager
+    async def runtime_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = IngestRuntime(settings, app.state.limiter, _connector(url or database_url()))
+        await runtime.start()
+        app.state.ingest = runtime
+        try:
+            yield
+        finally:
+            # uvicorn has answered every in-flight request by now; commit anything still queued.
+            del app.state.ingest
+            await runtime.close()
+
+    app = create_app(
+        service="ingest",
+        title="citycam ingest",
+        description="Durable heartbeats from cameras and gateways.",
+        routers=[router],
+        extra_lifespan=runtime_lifespan,
+        engine_factory=(lambda: make_engine(url, application_name="citycam-ingest")) if url else None,
+        path_limits=[("/v1/heartbeats/batch", settings.max_batch_body_bytes)],
+        app_class=IngestApp,
+    )
+    assert isinstance(app, IngestApp)
+    app.front = HeartbeatFront("ingest")
+    app.state.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
+    _add_body_schemas(app)
+    return app
+
+
+def _add_body_schemas(app: FastAPI) -> None:
+    shared_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = shared_openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+app = build_app()

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
@@ -57,6 +57,37 @@ class CameraCreate(StrictModel):
     installed_at: AwareDatetime | None = None
 
 
+class CameraUpdate(StrictModel):
+    """Only the fields present change; null clears an optional field."""
+
+    code: DeviceCode | None = None
+    name: Name | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    address: LongText | None = None
+    district: AreaCode | None = None
+    ward: AreaCode | None = None
+    road: ShortText | None = None
+    direction: Direction | None = None
+    kind: CameraKind | None = None
+    vendor: Label | None = None
+    model: Label | None = None
+    firmware: Label | None = None
+    ip: IPv4Address | IPv6Address | None = None
+    stream_url: StreamUrl | None = None
+    lifecycle: Lifecycle | None = None
+    heartbeat_interval_s: Interval | None = None
+    tags: Tags | None = None
+    owner: ShortText | None = None
+    gateway_id: uuid.UUID | None = None
+    installed_at: AwareDatetime | None = None
+
+
+# Fields that cannot be null in the database: an explicit null in a PATCH is a 422, not a silent no-op.
+CAMERA_REQUIRED = frozenset({"code", "name", "latitude", "longitude", "district", "kind", "lifecycle"})
+CAMERA_REQUIRED |= {"heartbeat_interval_s", "tags"}
+
+
 class CameraRead(BaseModel):
     id: uuid.UUID
     code: str
@@ -87,6 +118,102 @@ class CameraRead(BaseModel):
 
 class CameraCreated(CameraRead):
     device_token: str = Field(description="The camera's device token, shown this once")
+
+
+class DeviceTokenIssued(BaseModel):
+    id: uuid.UUID
+    code: str
+    device_token: str = Field(description="The new device token, shown this once; the previous one no longer works")
+    prefix: str
+
+
+class ChangeRead(BaseModel):
+    id: int
+    action: str
+    actor: str = Field(description="Name of the API key that made the change")
+    request_id: str | None
+    at: datetime
+    unconditional: bool = Field(description="True when an edit was made without If-Match")
+    changes: dict[str, Any] = Field(description='{"field": {"from": old, "to": new}}; secrets appear only as ***')
+
+
+class ImportRejected(BaseModel):
+    line: int = Field(description="Line of the file where the row starts (the header is line 1 in CSV)")
+    code: str | None
+    errors: list[dict[str, Any]]
+
+
+class ImportResult(BaseModel):
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    rejected: list[ImportRejected]
+
+
+class GatewayCreate(StrictModel):
+    code: DeviceCode
+    name: Name
+    district: AreaCode
+    ward: AreaCode | None = None
+    address: LongText | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    vendor: Label | None = None
+    model: Label | None = None
+    firmware: Label | None = None
+    ip: IPv4Address | IPv6Address | None = None
+    owner: ShortText | None = None
+    tags: Tags = Field(default_factory=list)
+    lifecycle: Lifecycle = "active"
+    heartbeat_interval_s: Interval = 30
+
+
+class GatewayUpdate(StrictModel):
+    code: DeviceCode | None = None
+    name: Name | None = None
+    district: AreaCode | None = None
+    ward: AreaCode | None = None
+    address: LongText | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    vendor: Label | None = None
+    model: Label | None = None
+    firmware: Label | None = None
+    ip: IPv4Address | IPv6Address | None = None
+    owner: ShortText | None = None
+    tags: Tags | None = None
+    lifecycle: Lifecycle | None = None
+    heartbeat_interval_s: Interval | None = None
+
+
+GATEWAY_REQUIRED = frozenset({"code", "name", "district", "tags", "lifecycle", "heartbeat_interval_s"})
+
+
+class GatewayRead(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    district: str
+    ward: str | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    ip: str | None
+    owner: str | None
+    tags: list[str]
+    lifecycle: str
+    heartbeat_interval_s: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class GatewayCreated(GatewayRead):
+    device_token: str = Field(description="The gateway's device token, shown this once")
 
 
 class AreaRead(BaseModel):

@@ -1,29 +1,49 @@
 """Registry logic and SQL: cameras, areas and API keys."""
 
+import json
+import math
 import uuid
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import ColumnElement, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.schemas import (
+    CAMERA_REQUIRED,
+    GATEWAY_REQUIRED,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
     AreaRead,
     CameraCreate,
     CameraRead,
+    CameraUpdate,
+    ChangeRead,
+    DeviceTokenIssued,
+    GatewayCreate,
+    GatewayRead,
 )
 from shared.auth import Principal
-from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from shared.models import ApiKey, Area, Camera, CameraChange, DeviceCredential, Gateway
+from shared.models.camera import search_fold
+from shared.notify import DEVICE_CHANGED
 from shared.pagination import decode_cursor, encode_cursor
 from shared.tokens import hash_secret, issue_api_key, issue_device_token
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 MASK = "***"
+# The audited (and exported) fields, in the API's order; id and the timestamps are the database's.
+CAMERA_FIELDS = tuple(
+    name for name in CameraRead.model_fields if name not in ("id", "created_at", "updated_at", "version")
+)
+GATEWAY_FIELDS = tuple(
+    name for name in GatewayRead.model_fields if name not in ("id", "created_at", "updated_at", "version")
+)
 
 
 def split_stream_url(raw: str) -> tuple[str, str | None]:
@@ -121,16 +141,65 @@ async def get_camera(session: AsyncSession, *, ref: str, for_update: bool = Fals
 
 
 async def check_location(session: AsyncSession, *, district: str, ward: str | None) -> None:
-    """422 unless district is a known district and ward (if any) a known ward."""
+    """422 unless district is a known district and ward (if any) a known ward of it."""
     codes = [district] if ward is None else [district, ward]
     found = {row.code: row for row in (await session.execute(select(Area).where(Area.code.in_(codes)))).scalars()}
-    errors: list[dict[str, Any]] = []
-    if district not in found:
-        errors.append({"loc": ["district"], "msg": f"unknown area code {district!r}"})
-    if ward is not None and ward not in found:
-        errors.append({"loc": ["ward"], "msg": f"unknown area code {ward!r}"})
+    parent = found[ward].parent if ward is not None and ward in found else None
+    if parent is not None and parent not in found:
+        parent_area = await session.get(Area, parent)
+        if parent_area is not None:
+            found[parent] = parent_area
+    errors = location_errors(found, district=district, ward=ward)
     if errors:
         raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
+
+
+def location_errors(areas: Mapping[str, Area], *, district: str, ward: str | None) -> list[dict[str, Any]]:
+    """What is wrong with a district/ward pair, given the areas by code."""
+    errors: list[dict[str, Any]] = []
+    area = areas.get(district)
+    if area is None:
+        errors.append({"loc": ["district"], "msg": f"unknown area code {district!r}"})
+    elif area.level != "district":
+        errors.append({"loc": ["district"], "msg": f"{district!r} is a {area.level}, not a district"})
+    if ward is not None:
+        ward_area = areas.get(ward)
+        if ward_area is None:
+            errors.append({"loc": ["ward"], "msg": f"unknown area code {ward!r}"})
+        elif ward_area.level != "ward":
+            errors.append({"loc": ["ward"], "msg": f"{ward!r} is a {ward_area.level}, not a ward"})
+        elif (
+            ward_area.parent is not None
+            and ward_area.parent in areas
+            and areas[ward_area.parent].level == "district"
+            and ward_area.parent != district
+        ):
+            # Wards of the 2025 set hang off the city, so only a ward filed under a district is checked.
+            errors.append({"loc": ["ward"], "msg": f"ward {ward!r} is in district {ward_area.parent!r}"})
+    return errors
+
+
+async def check_gateway(session: AsyncSession, gateway_id: uuid.UUID | None) -> None:
+    """422 unless the gateway exists and is not decommissioned."""
+    if gateway_id is None:
+        return
+    gateway = await session.get(Gateway, gateway_id)
+    if gateway is None or gateway.lifecycle == "decommissioned":
+        raise ValidationFailed(
+            f"unknown or decommissioned gateway {gateway_id}",
+            errors=[{"loc": ["gateway_id"], "msg": "unknown or decommissioned gateway"}],
+        )
+
+
+async def notify_device_changed(session: AsyncSession, *, kind: str, ids: Sequence[uuid.UUID]) -> None:
+    """Tell other services (ingest's token cache) that these devices changed; delivered on commit."""
+    if not ids:
+        return
+    payloads = [json.dumps({"kind": kind, "id": str(i)}) for i in ids]
+    await session.execute(
+        text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+        {"channel": DEVICE_CHANGED, "payloads": payloads},
+    )
 
 
 async def record_change(
@@ -142,6 +211,7 @@ async def record_change(
     changes: dict[str, Any],
     camera_id: uuid.UUID | None = None,
     gateway_id: uuid.UUID | None = None,
+    unconditional: bool = False,
 ) -> None:
     """Append one audit record: who, which request, and each field from -> to."""
     session.add(
@@ -153,14 +223,338 @@ async def record_change(
             api_key_id=principal.key_id,
             request_id=request_id,
             changes=changes,
+            unconditional=unconditional,
         )
     )
 
 
-def _audit_value(field: str, value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool, list)):
+def audit_value(value: Any) -> Any:
+    """A JSON-safe, comparable form of a field value (timestamps in UTC)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, (list, tuple)):
+        return [audit_value(v) for v in value]
     return str(value)
+
+
+def camera_state(camera: Camera) -> dict[str, Any]:
+    """The audited fields of a camera, stream credentials masked."""
+    state = {field: audit_value(getattr(camera, field)) for field in CAMERA_FIELDS}
+    state["stream_url"] = masked_stream_url(camera)
+    return state
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """{"field": {"from", "to"}} for every field whose value differs."""
+    return {k: {"from": before.get(k), "to": after.get(k)} for k in after if before.get(k) != after.get(k)}
+
+
+def parse_if_match(header: str | None) -> list[str] | None:
+    """The entity tags of an If-Match header (None when absent)."""
+    if header is None:
+        return None
+    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+def check_if_match(if_match: list[str] | None, etag: str) -> None:
+    """412 unless the If-Match tags include the current ETag (or *)."""
+    if if_match is not None and "*" not in if_match and etag not in if_match:
+        raise PreconditionFailed(
+            "the camera or gateway changed since it was read (stale If-Match); GET it again and retry",
+            headers={"ETag": etag},
+        )
+
+
+def _stream_values(raw: str | None, current_hash: str | None) -> tuple[str | None, str | None]:
+    if raw is None:
+        return None, None
+    clean, credentials = split_stream_url(raw)
+    if credentials == MASK:
+        return clean, current_hash
+    return clean, credentials
+
+
+def check_operator_change(principal: Principal, before: str, fields: Mapping[str, Any]) -> None:
+    """An operator only moves a camera into or out of maintenance."""
+    if principal.role != "operator":
+        return
+    if set(fields) - {"lifecycle"}:
+        raise Forbidden("an operator key may only change lifecycle, into or out of maintenance")
+    after = fields.get("lifecycle", before)
+    if after != before and (
+        "maintenance" not in (before, after) or "decommissioned" in (before, after) or after is None
+    ):
+        raise Forbidden("an operator key may only move a camera into or out of maintenance")
+
+
+async def revoke_tokens(
+    session: AsyncSession, *, camera_ids: Sequence[uuid.UUID] = (), gateway_id: uuid.UUID | None = None
+) -> None:
+    """Revoke the live device tokens of these cameras or this gateway."""
+    stmt = update(DeviceCredential).where(DeviceCredential.revoked_at.is_(None)).values(revoked_at=func.now())
+    if gateway_id is not None:
+        await session.execute(stmt.where(DeviceCredential.gateway_id == gateway_id))
+    if camera_ids:
+        await session.execute(stmt.where(DeviceCredential.camera_id.in_(list(camera_ids))))
+
+
+async def apply_camera_update(
+    session: AsyncSession,
+    *,
+    camera: Camera,
+    fields: Mapping[str, Any],
+    principal: Principal,
+    request_id: str | None,
+    action: str = "update",
+    unconditional: bool = False,
+    areas: Mapping[str, Area] | None = None,
+) -> dict[str, Any]:
+    """Apply validated field values to a locked camera: scope, location, lifecycle and audit; the diff."""
+    principal.require_district(camera.district)
+    check_operator_change(principal, camera.lifecycle, fields)
+    for name in CAMERA_REQUIRED & fields.keys():
+        if fields[name] is None:
+            raise ValidationFailed(f"{name} cannot be null", errors=[{"loc": [name], "msg": "cannot be null"}])
+    district = fields.get("district", camera.district)
+    ward = fields.get("ward", camera.ward)
+    if district != camera.district:
+        principal.require_district(district)
+    if "district" in fields or "ward" in fields:
+        if areas is None:
+            await check_location(session, district=district, ward=ward)
+        else:
+            errors = location_errors(areas, district=district, ward=ward)
+            if errors:
+                raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
+    lifecycle = fields.get("lifecycle", camera.lifecycle)
+    if camera.lifecycle == "decommissioned" and lifecycle != "decommissioned":
+        raise Conflict("a decommissioned camera cannot come back; register it again under a new code")
+    if "gateway_id" in fields and fields["gateway_id"] != camera.gateway_id:
+        await check_gateway(session, fields["gateway_id"])
+    if "code" in fields and fields["code"] != camera.code:
+        taken = await session.scalar(select(Camera.id).where(Camera.code == fields["code"]))
+        if taken is not None:
+            raise Conflict(f"a camera with code {fields['code']!r} already exists")
+    before = camera_state(camera)
+    before_hash = camera.stream_credentials_hash
+    for name, value in fields.items():
+        if name == "stream_url":
+            camera.stream_url, camera.stream_credentials_hash = _stream_values(value, camera.stream_credentials_hash)
+        elif name == "ip":
+            camera.ip = str(value) if value is not None else None
+        else:
+            setattr(camera, name, value)
+    changes = diff(before, camera_state(camera))
+    if camera.stream_credentials_hash != before_hash:
+        changes["stream_credentials"] = {
+            "from": MASK if before_hash else None,
+            "to": MASK if camera.stream_credentials_hash else None,
+        }
+    if not changes:
+        return changes
+    camera.version += 1
+    camera.updated_at = func.now()
+    if lifecycle == "decommissioned" and "lifecycle" in changes:
+        await revoke_tokens(session, camera_ids=[camera.id])
+    await record_change(
+        session,
+        principal=principal,
+        request_id=request_id,
+        action=action,
+        camera_id=camera.id,
+        changes=changes,
+        unconditional=unconditional,
+    )
+    await notify_device_changed(session, kind="camera", ids=[camera.id])
+    return changes
+
+
+async def update_camera(
+    session: AsyncSession,
+    *,
+    ref: str,
+    data: CameraUpdate,
+    principal: Principal,
+    request_id: str | None,
+    if_match: list[str] | None,
+) -> Camera:
+    """PATCH: lock the row, check If-Match against its current version, apply and audit."""
+    camera = await get_camera(session, ref=ref, for_update=True)
+    check_if_match(if_match, camera_etag(camera))
+    fields = {name: getattr(data, name) for name in data.model_fields_set}
+    await apply_camera_update(
+        session,
+        camera=camera,
+        fields=fields,
+        principal=principal,
+        request_id=request_id,
+        unconditional=if_match is None,
+    )
+    await session.flush()
+    await session.refresh(camera)
+    return camera
+
+
+async def decommission_camera(
+    session: AsyncSession, *, ref: str, principal: Principal, request_id: str | None, if_match: list[str] | None
+) -> None:
+    """DELETE: the camera is kept with lifecycle decommissioned and its token revoked."""
+    camera = await get_camera(session, ref=ref, for_update=True)
+    check_if_match(if_match, camera_etag(camera))
+    principal.require_district(camera.district)
+    if camera.lifecycle == "decommissioned":
+        return
+    await apply_camera_update(
+        session,
+        camera=camera,
+        fields={"lifecycle": "decommissioned"},
+        principal=principal,
+        request_id=request_id,
+        action="decommission",
+        unconditional=if_match is None,
+    )
+    await session.flush()
+
+
+async def rotate_camera_token(
+    session: AsyncSession, *, ref: str, principal: Principal, request_id: str | None
+) -> DeviceTokenIssued:
+    """Revoke the camera's token and issue a new one, in one transaction."""
+    camera = await get_camera(session, ref=ref, for_update=True)
+    principal.require_district(camera.district)
+    if camera.lifecycle == "decommissioned":
+        raise Conflict("a decommissioned camera gets no device token")
+    await revoke_tokens(session, camera_ids=[camera.id])
+    await session.flush()
+    issued = issue_device_token()
+    session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, camera_id=camera.id))
+    await record_change(
+        session,
+        principal=principal,
+        request_id=request_id,
+        action="rotate-token",
+        camera_id=camera.id,
+        changes={"device_token": {"from": MASK, "to": MASK}},
+    )
+    await notify_device_changed(session, kind="camera", ids=[camera.id])
+    await session.flush()
+    return DeviceTokenIssued(id=camera.id, code=camera.code, device_token=issued.secret, prefix=issued.prefix)
+
+
+async def list_changes(
+    session: AsyncSession,
+    *,
+    camera_id: uuid.UUID | None = None,
+    gateway_id: uuid.UUID | None = None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[ChangeRead], str | None]:
+    """A device's audit trail, newest first, one keyset page."""
+    position = decode_cursor(cursor, keys=("id",))
+    stmt = select(CameraChange).order_by(CameraChange.id.desc()).limit(limit + 1)
+    if camera_id is not None:
+        stmt = stmt.where(CameraChange.camera_id == camera_id)
+    else:
+        stmt = stmt.where(CameraChange.gateway_id == gateway_id)
+    if position is not None:
+        if not isinstance(position["id"], int) or isinstance(position["id"], bool):
+            raise BadRequest("the cursor is not valid; use next_cursor from a previous page")
+        stmt = stmt.where(CameraChange.id < position["id"])
+    rows = list((await session.execute(stmt)).scalars())
+    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    return [ChangeRead.model_validate(r, from_attributes=True) for r in rows[:limit]], next_cursor
+
+
+@dataclass(frozen=True)
+class CameraFilters:
+    """The list and export filters, combined with AND."""
+
+    district: str | None = None
+    ward: str | None = None
+    lifecycle: str | None = None
+    kind: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    tag: str | None = None
+    owner: str | None = None
+    gateway_id: uuid.UUID | None = None
+    q: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    near: tuple[float, float] | None = None
+    radius_m: float | None = None
+
+
+EARTH_RADIUS_M = 6371008.8
+METRES_PER_DEGREE = 111_320.0
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def camera_conditions(filters: CameraFilters) -> list[ColumnElement[bool]]:
+    """SQL conditions for the filters; each one is served by an index."""
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in (
+        (Camera.district, filters.district),
+        (Camera.ward, filters.ward),
+        (Camera.lifecycle, filters.lifecycle),
+        (Camera.kind, filters.kind),
+        (Camera.vendor, filters.vendor),
+        (Camera.model, filters.model),
+        (Camera.owner, filters.owner),
+        (Camera.gateway_id, filters.gateway_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if filters.tag is not None:
+        conditions.append(Camera.tags.contains([filters.tag]))
+    if filters.q:
+        # Each word must appear somewhere (any order); the trigram index serves every LIKE.
+        for word in search_fold(filters.q).split()[:10]:
+            conditions.append(Camera.search_text.like(f"%{_like_escape(word)}%", escape="\\"))
+    if filters.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = filters.bbox
+        conditions += [Camera.latitude.between(min_lat, max_lat), Camera.longitude.between(min_lon, max_lon)]
+    if filters.near is not None and filters.radius_m is not None:
+        lat, lon = filters.near
+        radius = filters.radius_m
+        dlat = radius / METRES_PER_DEGREE
+        dlon = radius / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+        conditions += [
+            Camera.latitude.between(lat - dlat, lat + dlat),
+            Camera.longitude.between(lon - dlon, lon + dlon),
+        ]
+        # Haversine for the exact circle, evaluated only on the rows inside the index-served box.
+        hav = func.power(func.sin(func.radians(Camera.latitude - lat) / 2), 2) + func.cos(math.radians(lat)) * func.cos(
+            func.radians(Camera.latitude)
+        ) * func.power(func.sin(func.radians(Camera.longitude - lon) / 2), 2)
+        conditions.append(2 * EARTH_RADIUS_M * func.asin(func.sqrt(func.least(hav, 1.0))) <= radius)
+    return conditions
+
+
+def _code_after(cursor: str | None) -> str | None:
+    position = decode_cursor(cursor, keys=("code",))
+    if position is None:
+        return None
+    if not isinstance(position["code"], str):
+        raise BadRequest("the cursor is not valid; use next_cursor from a previous page")
+    return position["code"]
+
+
+async def list_cameras(
+    session: AsyncSession, *, filters: CameraFilters, limit: int, cursor: str | None
+) -> tuple[list[Camera], str | None]:
+    """Cameras matching every filter, ordered by code, one keyset page."""
+    after = _code_after(cursor)
+    stmt = select(Camera).where(*camera_conditions(filters)).order_by(Camera.code).limit(limit + 1)
+    if after is not None:
+        stmt = stmt.where(Camera.code > after)
+    rows = list((await session.execute(stmt)).scalars())
+    next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
+    return rows[:limit], next_cursor
 
 
 async def create_camera(
@@ -173,42 +567,212 @@ async def create_camera(
     """Register a camera with a fresh device token; 409 when the code is taken."""
     principal.require_district(data.district)
     await check_location(session, district=data.district, ward=data.ward)
-    if data.gateway_id is not None and await session.get(Gateway, data.gateway_id) is None:
-        raise ValidationFailed(
-            f"unknown gateway {data.gateway_id}",
-            errors=[{"loc": ["gateway_id"], "msg": "unknown gateway"}],
-        )
+    await check_gateway(session, data.gateway_id)
     if await session.scalar(select(Camera.id).where(Camera.code == data.code)) is not None:
         raise Conflict(f"a camera with code {data.code!r} already exists")
-    values = data.model_dump()
-    stream_url, credentials_hash = (None, None)
-    if data.stream_url is not None:
-        stream_url, credentials_hash = split_stream_url(data.stream_url)
-        if credentials_hash == MASK:
-            credentials_hash = None
-    values["stream_url"] = stream_url
-    values["ip"] = str(data.ip) if data.ip is not None else None
-    camera = Camera(**values, stream_credentials_hash=credentials_hash)
+    camera = new_camera(data)
     session.add(camera)
     await session.flush()
     issued = issue_device_token()
     session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, camera_id=camera.id))
-    read = camera_read(camera)
     await record_change(
         session,
         principal=principal,
         request_id=request_id,
         action="create",
         camera_id=camera.id,
-        changes={
-            field: {"from": None, "to": _audit_value(field, value)}
-            for field, value in read.model_dump(exclude={"id", "created_at", "updated_at", "version"}).items()
-            if value not in (None, [])
-        },
+        changes=diff({}, {k: v for k, v in camera_state(camera).items() if v not in (None, [])}),
     )
     await session.flush()
     await session.refresh(camera)
     return camera, issued.secret
+
+
+def new_camera_values(data: CameraCreate) -> dict[str, Any]:
+    """The column values of a new camera from a validated body (stream credentials split off and hashed)."""
+    values = data.model_dump()
+    values["stream_url"], values["stream_credentials_hash"] = _stream_values(data.stream_url, None)
+    values["ip"] = str(data.ip) if data.ip is not None else None
+    values["id"] = uuid.uuid4()
+    values["version"] = 1
+    return values
+
+
+def new_camera(data: CameraCreate) -> Camera:
+    """A Camera row from a validated body."""
+    return Camera(**new_camera_values(data))
+
+
+def values_state(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The audited fields of a camera's column values (as camera_state, without an ORM object)."""
+    state = {name: audit_value(values.get(name)) for name in CAMERA_FIELDS}
+    if values.get("stream_url") is not None and values.get("stream_credentials_hash") is not None:
+        scheme, sep, rest = str(values["stream_url"]).partition("://")
+        state["stream_url"] = f"{scheme}{sep}{MASK}@{rest}"
+    return state
+
+
+def gateway_read(gateway: Gateway) -> GatewayRead:
+    """A gateway as the API returns it."""
+    return GatewayRead(
+        **{name: getattr(gateway, name) for name in GatewayRead.model_fields if name != "ip"},
+        ip=str(gateway.ip) if gateway.ip is not None else None,
+    )
+
+
+def gateway_etag(gateway: Gateway) -> str:
+    """A strong ETag that changes with every version of the gateway."""
+    return f'"{gateway.id.hex}-{gateway.version}"'
+
+
+def gateway_state(gateway: Gateway) -> dict[str, Any]:
+    """The audited fields of a gateway."""
+    return {name: audit_value(getattr(gateway, name)) for name in GATEWAY_FIELDS}
+
+
+async def get_gateway(session: AsyncSession, *, ref: str, for_update: bool = False) -> Gateway:
+    """The gateway with this id or code; 404 when there is none."""
+    try:
+        condition = Gateway.id == uuid.UUID(ref)
+    except ValueError:
+        condition = Gateway.code == ref
+    stmt = select(Gateway).where(condition)
+    if for_update:
+        stmt = stmt.with_for_update()
+    gateway = await session.scalar(stmt)
+    if gateway is None:
+        raise NotFound(f"no gateway with id or code {ref!r}")
+    return gateway
+
+
+async def create_gateway(
+    session: AsyncSession, *, data: GatewayCreate, principal: Principal, request_id: str | None
+) -> tuple[Gateway, str]:
+    """Register a gateway with its own device token; 409 when the code is taken."""
+    principal.require_district(data.district)
+    await check_location(session, district=data.district, ward=data.ward)
+    if await session.scalar(select(Gateway.id).where(Gateway.code == data.code)) is not None:
+        raise Conflict(f"a gateway with code {data.code!r} already exists")
+    values = data.model_dump()
+    values["ip"] = str(data.ip) if data.ip is not None else None
+    gateway = Gateway(id=uuid.uuid4(), **values, version=1)
+    session.add(gateway)
+    await session.flush()
+    issued = issue_device_token()
+    session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, gateway_id=gateway.id))
+    await record_change(
+        session,
+        principal=principal,
+        request_id=request_id,
+        action="create",
+        gateway_id=gateway.id,
+        changes=diff({}, {k: v for k, v in gateway_state(gateway).items() if v not in (None, [])}),
+    )
+    await session.flush()
+    await session.refresh(gateway)
+    return gateway, issued.secret
+
+
+async def list_gateways(
+    session: AsyncSession,
+    *,
+    district: str | None,
+    lifecycle: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Gateway], str | None]:
+    """Gateways ordered by code, one keyset page."""
+    after = _code_after(cursor)
+    stmt = select(Gateway).order_by(Gateway.code).limit(limit + 1)
+    if district is not None:
+        stmt = stmt.where(Gateway.district == district)
+    if lifecycle is not None:
+        stmt = stmt.where(Gateway.lifecycle == lifecycle)
+    if after is not None:
+        stmt = stmt.where(Gateway.code > after)
+    rows = list((await session.execute(stmt)).scalars())
+    next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def update_gateway(
+    session: AsyncSession,
+    *,
+    ref: str,
+    fields: Mapping[str, Any],
+    principal: Principal,
+    request_id: str | None,
+    if_match: list[str] | None,
+    action: str = "update",
+) -> Gateway:
+    """PATCH (or decommission): lock, check If-Match, scope and location, apply, audit and notify."""
+    gateway = await get_gateway(session, ref=ref, for_update=True)
+    check_if_match(if_match, gateway_etag(gateway))
+    principal.require_district(gateway.district)
+    for name in GATEWAY_REQUIRED & fields.keys():
+        if fields[name] is None:
+            raise ValidationFailed(f"{name} cannot be null", errors=[{"loc": [name], "msg": "cannot be null"}])
+    district = fields.get("district", gateway.district)
+    if district != gateway.district:
+        principal.require_district(district)
+    if "district" in fields or "ward" in fields:
+        await check_location(session, district=district, ward=fields.get("ward", gateway.ward))
+    lifecycle = fields.get("lifecycle", gateway.lifecycle)
+    if gateway.lifecycle == "decommissioned" and lifecycle != "decommissioned":
+        raise Conflict("a decommissioned gateway cannot come back; register it again under a new code")
+    new_code = fields.get("code", gateway.code)
+    if new_code != gateway.code and await session.scalar(select(Gateway.id).where(Gateway.code == new_code)):
+        raise Conflict(f"a gateway with code {fields['code']!r} already exists")
+    before = gateway_state(gateway)
+    for name, value in fields.items():
+        setattr(gateway, name, str(value) if name == "ip" and value is not None else value)
+    changes = diff(before, gateway_state(gateway))
+    if changes:
+        gateway.version += 1
+        gateway.updated_at = func.now()
+        if "lifecycle" in changes and lifecycle == "decommissioned":
+            await revoke_tokens(session, gateway_id=gateway.id)
+        await record_change(
+            session,
+            principal=principal,
+            request_id=request_id,
+            action=action,
+            gateway_id=gateway.id,
+            changes=changes,
+            unconditional=if_match is None,
+        )
+        await notify_device_changed(session, kind="gateway", ids=[gateway.id])
+    await session.flush()
+    await session.refresh(gateway)
+    return gateway
+
+
+async def gateway_token(
+    session: AsyncSession, *, ref: str, principal: Principal, request_id: str | None, issue_new: bool
+) -> DeviceTokenIssued | None:
+    """Revoke the gateway's live token and, when issue_new, issue a new one (shown once)."""
+    gateway = await get_gateway(session, ref=ref, for_update=True)
+    principal.require_district(gateway.district)
+    if issue_new and gateway.lifecycle == "decommissioned":
+        raise Conflict("a decommissioned gateway gets no device token")
+    await revoke_tokens(session, gateway_id=gateway.id)
+    await session.flush()
+    issued = issue_device_token() if issue_new else None
+    if issued is not None:
+        session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, gateway_id=gateway.id))
+    await record_change(
+        session,
+        principal=principal,
+        request_id=request_id,
+        action="rotate-token" if issue_new else "revoke-token",
+        gateway_id=gateway.id,
+        changes={"device_token": {"from": MASK, "to": MASK if issue_new else None}},
+    )
+    await notify_device_changed(session, kind="gateway", ids=[gateway.id])
+    await session.flush()
+    if issued is None:
+        return None
+    return DeviceTokenIssued(id=gateway.id, code=gateway.code, device_token=issued.secret, prefix=issued.prefix)
 
 
 async def list_areas(

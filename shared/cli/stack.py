@@ -1,6 +1,7 @@
 """`citycam migrate` and `citycam up`: bring the database to the head and run the three services."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +71,12 @@ def _pump(name: str, stream: IO[bytes]) -> None:
 
 def _spawn(name: str, port: int, host: str, url: str, workers: int) -> Child:
     env = dict(os.environ, DATABASE_URL=plain_url(url))
+    if workers > 1:
+        # Several workers share one /metrics: prometheus-client's multiprocess mode, fresh per start.
+        metrics_dir = get_database_settings().data_dir / f"prometheus-{name}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     cmd = [
         sys.executable,
         "-m",

@@ -8,12 +8,15 @@ from shared.models.camera_change import CameraChange
 from shared.models.device_credential import DeviceCredential
 from shared.models.gateway import Gateway, GatewayState
 from shared.models.heartbeat import HEARTBEAT_PARTITION_PREFIX, CameraState, Heartbeat
-from shared.models.status_event import STATUSES, CameraHealth, StatusEvent
+from shared.models.incident import INCIDENT_KINDS, Incident
+from shared.models.status_event import STATUSES, CameraHealth, HealthMeta, StatusEvent
+from shared.models.webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "AREA_LEVELS",
     "CAMERA_KINDS",
     "HEARTBEAT_PARTITION_PREFIX",
+    "INCIDENT_KINDS",
     "LIFECYCLES",
     "NAMING_CONVENTION",
     "ROLES",
@@ -28,6 +31,10 @@ __all__ = [
     "DeviceCredential",
     "Gateway",
     "GatewayState",
+    "HealthMeta",
     "Heartbeat",
+    "Incident",
     "StatusEvent",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -19,6 +20,30 @@ from shared.models.base import Base, utc_now_column
 
 CAMERA_KINDS = ("fixed", "ptz", "dome", "anpr", "speed", "other")
 LIFECYCLES = ("planned", "active", "maintenance", "decommissioned")
+
+# Vietnamese (and common Latin-1) letters folded to ASCII. translate() is immutable, so unlike unaccent()
+# it can feed a generated column on any Postgres without a wrapper function; the registry folds
+# search terms with the same table (search_fold) so both sides agree.
+FOLD_FROM = (
+    "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+    "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
+    "äåæçëïñöøüÿÄÅÆÇËÏÑÖØÜ"
+)
+FOLD_TO = (
+    "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
+    "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
+    "aaaceinoouyaaaceinoou"
+)
+SEARCH_TEXT_SQL = (
+    "lower(translate(coalesce(code, '') || ' ' || coalesce(name, '') || ' ' || coalesce(address, '')"
+    f" || ' ' || coalesce(road, ''), '{FOLD_FROM}', '{FOLD_TO}'))"
+)
+_FOLD_TABLE = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def search_fold(text: str) -> str:
+    """Text folded the way camera.search_text is: Vietnamese accents and đ removed, lower case."""
+    return text.translate(_FOLD_TABLE).lower()
 
 
 class Camera(Base):
@@ -42,6 +67,16 @@ class Camera(Base):
         Index("ix_camera_vendor_model", "vendor", "model"),
         Index("ix_camera_owner", "owner"),
         Index("ix_camera_tags", "tags", postgresql_using="gin"),
+        Index("ix_camera_model", "model"),
+        # Bounding boxes and near+radius: a btree has real statistics, so the planner still walks the
+        # code index for a box covering the whole city (a GiST point box is always estimated tiny).
+        Index("ix_camera_latitude_longitude", "latitude", "longitude"),
+        Index(
+            "ix_camera_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -73,3 +108,5 @@ class Camera(Base):
     created_at: Mapped[datetime] = utc_now_column()
     updated_at: Mapped[datetime] = utc_now_column()
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Accent-folded code, name, address and road for `q`, kept by Postgres itself (so SQL loads get it too).
+    search_text: Mapped[str] = mapped_column(Text, Computed(SEARCH_TEXT_SQL, persisted=True), nullable=False)

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Uuid
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,5 +29,7 @@ class CameraChange(Base):
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
     at: Mapped[datetime] = utc_now_column()
+    # True when an edit came without If-Match: allowed, but an operator reviewing a lost update can see it.
+    unconditional: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # {"field": {"from": old, "to": new}}; secrets appear only as "***".
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -6,12 +6,17 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
+    Integer,
+    SmallInteger,
     String,
     Text,
     Uuid,
+    text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, utc_now_column
@@ -21,12 +26,22 @@ _STATUS_SQL = "('online', 'degraded', 'offline', 'unknown', 'maintenance')"
 
 
 class CameraHealth(Base):
-    """The evaluator's current verdict per camera; written only by the health leader."""
+    """The evaluator's current verdict per camera; written only by the health leader.
+
+    The camera's grouping columns are copied here by the evaluator so every health read
+    (summary, groups, lists, map, metrics) is a single-table query over one consistent snapshot.
+    """
 
     __tablename__ = "camera_health"
     __table_args__ = (
         CheckConstraint(f"status IN {_STATUS_SQL}", name="status"),
         Index("ix_camera_health_status", "status"),
+        Index("ix_camera_health_rank_since", "rank", "since", "camera_id"),
+        Index("ix_camera_health_district", "district"),
+        Index("ix_camera_health_gateway_id", "gateway_id"),
+        Index("ix_camera_health_tags", "tags", postgresql_using="gin"),
+        Index("ix_camera_health_incident_id", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
+        Index("ix_camera_health_flapping", "camera_id", postgresql_where=text("flapping")),
     )
 
     camera_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True)
@@ -35,6 +50,23 @@ class CameraHealth(Base):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     evaluated_at: Mapped[datetime] = utc_now_column()
     flapping: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # 0 offline, 1 degraded, 2 unknown, 3 online, 4 maintenance: "worst first" is ORDER BY rank, since.
+    rank: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
+    incident_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    code: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    district: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    ward: Mapped[str | None] = mapped_column(String(32), default=None)
+    vendor: Mapped[str | None] = mapped_column(String(100), default=None)
+    model: Mapped[str | None] = mapped_column(String(100), default=None)
+    kind: Mapped[str] = mapped_column(String(16), default="fixed", server_default="fixed")
+    owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    gateway_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
+    interval_s: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # The evaluator compares these two integers, not the texts, to find what changed in a pass:
+    # verdict = timing code x 32 + trouble bits; camera_version = camera.version when copied.
+    verdict: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    camera_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatusEvent(Base):
@@ -47,6 +79,7 @@ class StatusEvent(Base):
         Index("ix_status_event_camera_id_at", "camera_id", "at"),
         Index("ix_status_event_at", "at"),
         Index("ix_status_event_district_id", "district", "id"),
+        Index("ix_status_event_incident_id", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -57,6 +90,28 @@ class StatusEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16), default=None)
     to_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
+    # When the threshold was crossed (e.g. last heartbeat + offline_after), not when it was noticed.
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     incident_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     damped: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # When the evaluator recorded it; recorded_at - at is the detection delay.
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()"), nullable=False
+    )
+
+
+class HealthMeta(Base):
+    """One row: the evaluator's last pass. generation changes whenever any verdict changed (ETags, caches)."""
+
+    __tablename__ = "health_meta"
+    __table_args__ = (CheckConstraint("id = 1", name="singleton"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The moment statuses were derived for; behind evaluated_at while the stale-ingest guard holds.
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    newest_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    leader: Mapped[str | None] = mapped_column(String(200), default=None)
+    pass_ms: Mapped[float | None] = mapped_column(Float, default=None)

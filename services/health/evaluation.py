@@ -1,0 +1,509 @@
+"""The one status derivation: a set-based pass that turns registry + latest heartbeats into verdicts.
+
+Every health read (summary, groups, lists, detail, map, metrics) reads what this pass wrote into
+camera_health, so they all give the same answer for the same moment (health_meta.as_of).
+"""
+
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Uuid
+
+from services.health.settings import HealthSettings, get_health_settings
+from shared.notify import STATUS_EVENT
+
+log = logging.getLogger(__name__)
+
+RANKS = {"offline": 0, "degraded": 1, "unknown": 2, "online": 3, "maintenance": 4}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+# The verdict of every monitored camera as one integer (timing code x 32 + trouble bits), computed over
+# the whole fleet each pass; only cameras whose code or camera.version differ from camera_health are
+# touched afterwards. {only} narrows it to the cameras found by the detection statement.
+_VERDICT_SQL = """
+WITH derived AS (
+    SELECT c.id AS camera_id, c.version,
+           t.timing * 32 + CASE WHEN t.timing <= 2 THEN 0 ELSE
+                 (CASE WHEN s.fps < :min_fps THEN 1 ELSE 0 END)
+               + (CASE WHEN s.packet_loss_pct > :max_loss THEN 2 ELSE 0 END)
+               + (CASE WHEN s.temperature_c > :max_temp THEN 4 ELSE 0 END)
+               + (CASE WHEN s.storage_free_pct < :min_storage THEN 8 ELSE 0 END)
+               + (CASE WHEN :errors_degrade AND cardinality(s.errors) > 0 THEN 16 ELSE 0 END)
+           END AS verdict
+    FROM camera c
+    LEFT JOIN camera_state s ON s.camera_id = c.id
+    CROSS JOIN LATERAL (
+        SELECT CASE
+            WHEN c.lifecycle = 'maintenance' THEN 0
+            WHEN s.received_at IS NULL THEN 1
+            WHEN s.received_at + c.heartbeat_interval_s * :factor * interval '1 second' < :now THEN 2
+            WHEN s.received_at + (c.heartbeat_interval_s + :grace) * interval '1 second' < :now THEN 3
+            ELSE 4
+        END AS timing
+    ) t
+    WHERE c.lifecycle IN ('active', 'maintenance') {only}
+),
+changed AS (
+    SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits,
+           h.status AS old_status, h.since AS old_since, h.incident_id AS old_incident
+    FROM derived d
+    LEFT JOIN camera_health h ON h.camera_id = d.camera_id
+    WHERE h.camera_id IS NULL OR h.verdict <> d.verdict OR h.camera_version <> d.version
+),
+"""
+
+# Detection: cheap, integer-only, over the whole fleet.
+_DETECT_SQL = _VERDICT_SQL.format(only="").rstrip().rstrip(",") + "\nSELECT camera_id FROM changed"
+
+# Application: for the detected cameras only, describe the new verdict (status, reason, since), upsert it
+# and append a status_event per status change. `at` is the moment the threshold was crossed (last
+# heartbeat + offline_after), never the moment it was noticed. The verdict is recomputed here from
+# the same snapshot as the description, so a heartbeat landing between the two statements is harmless.
+_APPLY_SQL = (
+    _VERDICT_SQL.format(only="AND c.id = ANY(:ids)")
+    + """described AS (
+    SELECT ch.*, c.code, c.district, c.ward, c.vendor, c.model, c.kind, c.owner, c.gateway_id, c.tags,
+           c.version, c.heartbeat_interval_s AS interval_s,
+           CASE WHEN ch.timing <= 2 THEN (ARRAY['maintenance', 'unknown', 'offline'])[ch.timing + 1]
+                WHEN ch.timing = 3 OR ch.bits <> 0 THEN 'degraded'
+                ELSE 'online' END AS status,
+           CASE ch.timing
+               WHEN 0 THEN CAST(:now AS timestamptz)
+               WHEN 1 THEN c.created_at
+               WHEN 2 THEN s.received_at + c.heartbeat_interval_s * :factor * interval '1 second'
+               WHEN 3 THEN s.received_at + (c.heartbeat_interval_s + :grace) * interval '1 second'
+               ELSE s.received_at
+           END AS natural_since,
+           concat_ws('; ',
+               CASE WHEN ch.bits & 1 <> 0 THEN :r_fps END,
+               CASE WHEN ch.bits & 2 <> 0 THEN :r_loss END,
+               CASE WHEN ch.bits & 4 <> 0 THEN :r_temp END,
+               CASE WHEN ch.bits & 8 <> 0 THEN :r_storage END,
+               CASE WHEN ch.bits & 16 <> 0 THEN 'errors reported: ' || array_to_string(s.errors[1:5], ', ') END
+           ) AS trouble
+    FROM changed ch
+    JOIN camera c ON c.id = ch.camera_id
+    LEFT JOIN camera_state s ON s.camera_id = ch.camera_id
+),
+verdicts AS (
+    SELECT d.*,
+           CASE d.timing
+               WHEN 0 THEN 'in maintenance'
+               WHEN 1 THEN 'never reported'
+               WHEN 2 THEN 'no heartbeat for more than ' || (d.interval_s * :factor)::float8 || ' s'
+               WHEN 3 THEN concat_ws('; ', 'heartbeat late (expected every ' || d.interval_s || ' s)',
+                                     NULLIF(d.trouble, ''))
+               ELSE COALESCE(NULLIF(d.trouble, ''), 'reporting normally')
+           END AS reason,
+           CASE
+               WHEN d.old_status IS NOT DISTINCT FROM d.status THEN d.old_since
+               ELSE LEAST(CAST(:now AS timestamptz), GREATEST(d.natural_since, d.old_since))
+           END AS new_since
+    FROM described d
+),
+upserted AS (
+    INSERT INTO camera_health AS h (camera_id, status, reason, since, evaluated_at, rank, code, district, ward,
+                                    vendor, model, kind, owner, gateway_id, tags, interval_s, flapping, verdict,
+                                    camera_version)
+    SELECT camera_id, status, reason, new_since, :wall,
+           CASE status WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2
+                       WHEN 'online' THEN 3 ELSE 4 END,
+           code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false, verdict, version
+    FROM verdicts
+    ON CONFLICT (camera_id) DO UPDATE SET
+        status = EXCLUDED.status, reason = EXCLUDED.reason, since = EXCLUDED.since,
+        evaluated_at = EXCLUDED.evaluated_at, rank = EXCLUDED.rank, code = EXCLUDED.code,
+        district = EXCLUDED.district, ward = EXCLUDED.ward, vendor = EXCLUDED.vendor, model = EXCLUDED.model,
+        kind = EXCLUDED.kind, owner = EXCLUDED.owner, gateway_id = EXCLUDED.gateway_id, tags = EXCLUDED.tags,
+        interval_s = EXCLUDED.interval_s, verdict = EXCLUDED.verdict, camera_version = EXCLUDED.camera_version
+    RETURNING 1
+),
+events AS (
+    INSERT INTO status_event (camera_id, code, district, ward, from_status, to_status, reason, at,
+                              incident_id, damped)
+    SELECT v.camera_id, v.code, v.district, v.ward, v.old_status, v.status, v.reason, v.new_since,
+           v.old_incident,
+           v.old_status IS NOT NULL AND (
+               SELECT count(*) FROM status_event e
+               WHERE e.camera_id = v.camera_id
+                 AND e.at > CAST(:now AS timestamptz) - :flap_window * interval '1 second'
+                 AND e.from_status IS NOT NULL
+           ) + 1 > :flap_changes
+    FROM verdicts v
+    WHERE v.old_status IS DISTINCT FROM v.status
+    ORDER BY v.new_since, v.camera_id
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM upserted) AS changed,
+       (SELECT count(*) FROM events) AS events,
+       (SELECT min(id) FROM events) AS first_event,
+       (SELECT max(id) FROM events) AS last_event
+"""
+)
+
+
+_FLAPPING_SQL = """
+WITH flappers AS (
+    SELECT camera_id FROM status_event
+    WHERE at > CAST(:now AS timestamptz) - :flap_window * interval '1 second' AND from_status IS NOT NULL
+    GROUP BY camera_id HAVING count(*) > :flap_changes
+),
+raised AS (
+    UPDATE camera_health h SET flapping = true FROM flappers f
+    WHERE h.camera_id = f.camera_id AND NOT h.flapping RETURNING 1
+),
+lowered AS (
+    UPDATE camera_health h SET flapping = false
+    WHERE h.flapping AND h.camera_id NOT IN (SELECT camera_id FROM flappers) RETURNING 1
+)
+SELECT (SELECT count(*) FROM raised) + (SELECT count(*) FROM lowered)
+"""
+
+# Planned and decommissioned cameras are left out of health: their verdicts are dropped.
+_EXCLUDE_SQL = """
+DELETE FROM camera_health h USING camera c
+WHERE c.id = h.camera_id AND c.lifecycle IN ('planned', 'decommissioned')
+"""
+
+
+@dataclass
+class PassResult:
+    """What one evaluator pass did."""
+
+    now: datetime
+    as_of: datetime
+    stale: bool
+    newest_heartbeat_at: datetime | None
+    changed: int = 0
+    events: int = 0
+    first_event_id: int | None = None
+    last_event_id: int | None = None
+    removed: int = 0
+    flapping_changed: int = 0
+    incidents_opened: list[int] = field(default_factory=list)
+    incidents_closed: list[int] = field(default_factory=list)
+    deliveries: int = 0
+    generation: int | None = None
+    duration_ms: float = 0.0
+
+
+def _params(settings: HealthSettings, now: datetime, wall: datetime) -> dict[str, Any]:
+    return {
+        "now": now,
+        "wall": wall,
+        "factor": settings.offline_factor,
+        "grace": settings.grace_s,
+        "min_fps": settings.min_fps,
+        "max_loss": settings.max_packet_loss_pct,
+        "max_temp": settings.max_temperature_c,
+        "min_storage": settings.min_storage_free_pct,
+        "errors_degrade": settings.errors_degrade,
+        "r_fps": f"frame rate below {_fmt(settings.min_fps)} fps",
+        "r_loss": f"packet loss above {_fmt(settings.max_packet_loss_pct)}%",
+        "r_temp": f"temperature above {_fmt(settings.max_temperature_c)} °C",
+        "r_storage": f"storage below {_fmt(settings.min_storage_free_pct)}% free",
+        "flap_window": settings.flap_window_s,
+        "flap_changes": settings.flap_changes,
+    }
+
+
+async def evaluate(
+    session: AsyncSession,
+    *,
+    now: datetime | None = None,
+    settings: HealthSettings | None = None,
+    leader: str | None = None,
+) -> PassResult:
+    """One evaluator pass over every camera (set-based SQL); the caller commits. `now` defaults to the DB clock."""
+    started = time.perf_counter()
+    settings = settings or get_health_settings()
+    row = (
+        await session.execute(
+            text(
+                "SELECT clock_timestamp() AS wall, (SELECT max(received_at) FROM camera_state) AS newest,"
+                " (SELECT count(*) FROM (SELECT 1 FROM camera_state LIMIT :enough) x) AS reporting"
+            ),
+            {"enough": settings.stale_min_cameras},
+        )
+    ).one()
+    wall: datetime = now or row.wall
+    newest: datetime | None = row.newest
+    as_of = wall
+    stale = False
+    if newest is not None and row.reporting >= settings.stale_min_cameras:
+        frozen = newest + timedelta(seconds=settings.stale_after_s)
+        if wall > frozen:
+            # Silence everywhere at once is the ingest path, not the cameras: time stops for the
+            # offline rule at the moment the silence became suspicious, so nothing flips offline.
+            stale, as_of = True, frozen
+    result = PassResult(now=wall, as_of=as_of, stale=stale, newest_heartbeat_at=newest)
+    params = _params(settings, as_of, wall)
+
+    # A pass is one big plan over every camera: JIT compilation would cost more than the pass itself,
+    # and the hash joins should stay in memory.
+    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(text("SET LOCAL work_mem = '32MB'"))
+    result.removed = (await session.execute(text(_EXCLUDE_SQL))).rowcount or 0  # type: ignore[attr-defined]
+    candidates = list((await session.execute(text(_DETECT_SQL), params)).scalars())
+    if candidates:
+        counts = (
+            await session.execute(
+                text(_APPLY_SQL).bindparams(bindparam("ids", type_=ARRAY(Uuid()))), {**params, "ids": candidates}
+            )
+        ).one()
+        result.changed, result.events = counts.changed, counts.events
+        result.first_event_id, result.last_event_id = counts.first_event, counts.last_event
+    result.flapping_changed = (
+        await session.execute(
+            text(_FLAPPING_SQL),
+            {"now": as_of, "flap_window": settings.flap_window_s, "flap_changes": settings.flap_changes},
+        )
+    ).scalar_one()
+    await _correlate(session, result, settings)
+    from services.health.webhooks import enqueue_for_pass  # the webhook module imports this one
+
+    result.deliveries = await enqueue_for_pass(session, result)
+    if result.last_event_id is not None:
+        await session.execute(
+            text("SELECT pg_notify(:channel, json_build_object('id', CAST(:id AS bigint))::text)"),
+            {"channel": STATUS_EVENT, "id": result.last_event_id},
+        )
+    touched = (
+        result.changed or result.removed or result.flapping_changed or result.incidents_opened
+    ) or result.incidents_closed
+    result.duration_ms = (time.perf_counter() - started) * 1000
+    meta = await session.execute(
+        text(
+            """
+            INSERT INTO health_meta AS m (id, generation, evaluated_at, as_of, stale, newest_heartbeat_at,
+                                          leader, pass_ms)
+            VALUES (1, :generation, :wall, :as_of, :stale, :newest, :leader, :pass_ms)
+            ON CONFLICT (id) DO UPDATE SET
+                generation = CASE WHEN :bump OR m.stale <> EXCLUDED.stale THEN EXCLUDED.generation
+                                  ELSE m.generation END,
+                evaluated_at = EXCLUDED.evaluated_at, as_of = EXCLUDED.as_of, stale = EXCLUDED.stale,
+                newest_heartbeat_at = EXCLUDED.newest_heartbeat_at, leader = EXCLUDED.leader,
+                pass_ms = EXCLUDED.pass_ms
+            RETURNING generation
+            """
+        ),
+        {
+            "generation": secrets.randbits(62),
+            "bump": bool(touched),
+            "wall": wall,
+            "as_of": as_of,
+            "stale": stale,
+            "newest": newest,
+            "leader": leader,
+            "pass_ms": result.duration_ms,
+        },
+    )
+    result.generation = meta.scalar_one()
+    return result
+
+
+@dataclass
+class _Candidate:
+    camera_id: uuid.UUID
+    gateway_id: uuid.UUID | None
+    ward: str | None
+    district: str
+
+
+async def _correlate(session: AsyncSession, result: PassResult, settings: HealthSettings) -> None:
+    """Open, grow and close incidents; mark the transitions that belong to one."""
+    now = result.as_of
+    # The ingest path: one incident while the guard holds.
+    if result.stale:
+        age = (result.now - result.newest_heartbeat_at).total_seconds() if result.newest_heartbeat_at else None
+        opened = await session.execute(
+            text(
+                """
+                INSERT INTO incident (kind, scope, state, cause, opened_at, details)
+                VALUES ('ingest', 'ingest', 'open', :cause, :now, CAST(:details AS jsonb))
+                ON CONFLICT (kind, scope) WHERE state = 'open' DO NOTHING
+                RETURNING id
+                """
+            ),
+            {
+                "cause": "no heartbeat from any camera for "
+                f"{_fmt(round(age or 0))} s: the ingest path is suspect, cameras are not being marked offline",
+                "now": result.now,
+                "details": f'{{"newest_heartbeat_at": "{result.newest_heartbeat_at.isoformat()}"}}'
+                if result.newest_heartbeat_at
+                else "{}",
+            },
+        )
+        result.incidents_opened += list(opened.scalars())
+    else:
+        closed = await session.execute(
+            text(
+                "UPDATE incident SET state = 'closed', closed_at = :now"
+                " WHERE kind = 'ingest' AND state = 'open' RETURNING id"
+            ),
+            {"now": result.now},
+        )
+        result.incidents_closed += list(closed.scalars())
+
+    # Recovery: an incident closes once none of its cameras is offline any more.
+    closed = await session.execute(
+        text(
+            """
+            UPDATE incident i SET state = 'closed', closed_at = :now
+            WHERE i.state = 'open' AND i.kind <> 'ingest'
+              AND NOT EXISTS (SELECT 1 FROM camera_health h WHERE h.incident_id = i.id AND h.status = 'offline')
+            RETURNING id
+            """
+        ),
+        {"now": now},
+    )
+    closed_ids = list(closed.scalars())
+    if closed_ids:
+        await session.execute(
+            text("UPDATE camera_health SET incident_id = NULL WHERE incident_id = ANY(:ids)"), {"ids": closed_ids}
+        )
+        result.incidents_closed += closed_ids
+
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT camera_id, gateway_id, ward, district FROM camera_health
+                WHERE rank = 0 AND since > CAST(:now AS timestamptz) - :window * interval '1 second'
+                  AND incident_id IS NULL
+                """
+            ),
+            {"now": now, "window": settings.incident_window_s},
+        )
+    ).all()
+    if not rows:
+        return
+    candidates = [_Candidate(r.camera_id, r.gateway_id, r.ward, r.district) for r in rows]
+    open_rows = (
+        await session.execute(text("SELECT id, kind, scope FROM incident WHERE state = 'open' AND kind <> 'ingest'"))
+    ).all()
+    open_by_scope = {(r.kind, r.scope): r.id for r in open_rows}
+    joins: dict[int, list[uuid.UUID]] = defaultdict(list)
+    loose: list[_Candidate] = []
+    for c in candidates:
+        for kind, scope in (("gateway", c.gateway_id), ("ward", c.ward), ("district", c.district)):
+            if scope is not None and (kind, str(scope)) in open_by_scope:
+                joins[open_by_scope[(kind, str(scope))]].append(c.camera_id)
+                break
+        else:
+            loose.append(c)
+    for kind, key in (("gateway", "gateway_id"), ("ward", "ward"), ("district", "district")):
+        groups: dict[str, list[_Candidate]] = defaultdict(list)
+        for c in loose:
+            scope = getattr(c, key)
+            if scope is not None:
+                groups[str(scope)].append(c)
+        taken: set[uuid.UUID] = set()
+        for scope, members in groups.items():
+            if len(members) < settings.incident_min_cameras:
+                continue
+            cause, district, details = await _cause(session, kind, scope, members, settings)
+            incident_id = (
+                await session.execute(
+                    text(
+                        """
+                        INSERT INTO incident (kind, scope, district, state, cause, opened_at, details)
+                        VALUES (:kind, :scope, :district, 'open', :cause, :now, CAST(:details AS jsonb))
+                        RETURNING id
+                        """
+                    ),
+                    {
+                        "kind": kind,
+                        "scope": scope,
+                        "district": district,
+                        "cause": cause,
+                        "now": now,
+                        "details": details,
+                    },
+                )
+            ).scalar_one()
+            result.incidents_opened.append(incident_id)
+            joins[incident_id].extend(m.camera_id for m in members)
+            taken.update(m.camera_id for m in members)
+        loose = [c for c in loose if c.camera_id not in taken]
+    ids_type = ARRAY(Uuid())
+    for incident_id, camera_ids in joins.items():
+        params = {"id": incident_id, "cams": camera_ids, "now": now, "window": settings.incident_window_s}
+        await session.execute(
+            text(
+                "UPDATE incident SET camera_ids = camera_ids || :cams,"
+                " camera_count = cardinality(camera_ids || :cams) WHERE id = :id"
+            ).bindparams(bindparam("cams", type_=ids_type)),
+            params,
+        )
+        await session.execute(
+            text("UPDATE camera_health SET incident_id = :id WHERE camera_id = ANY(:cams)").bindparams(
+                bindparam("cams", type_=ids_type)
+            ),
+            params,
+        )
+        await session.execute(
+            text(
+                """
+                UPDATE status_event SET incident_id = :id
+                WHERE camera_id = ANY(:cams) AND to_status = 'offline' AND incident_id IS NULL
+                  AND at > CAST(:now AS timestamptz) - :window * interval '1 second'
+                """
+            ).bindparams(bindparam("cams", type_=ids_type)),
+            params,
+        )
+
+
+async def _cause(
+    session: AsyncSession, kind: str, scope: str, members: list[_Candidate], settings: HealthSettings
+) -> tuple[str, str | None, str]:
+    """A human guess at why these cameras went dark together, the district, and details as JSON text."""
+    n = len(members)
+    window = _fmt(settings.incident_window_s)
+    districts = {m.district for m in members}
+    district = next(iter(districts)) if len(districts) == 1 else None
+    if kind == "gateway":
+        gw = (
+            await session.execute(
+                text(
+                    """
+                    SELECT g.code, g.district, g.heartbeat_interval_s, gs.received_at,
+                           gs.received_at IS NULL
+                           OR gs.received_at + g.heartbeat_interval_s * :factor * interval '1 second'
+                              < clock_timestamp() AS silent
+                    FROM gateway g LEFT JOIN gateway_state gs ON gs.gateway_id = g.id
+                    WHERE g.id = CAST(:id AS uuid)
+                    """
+                ),
+                {"id": scope, "factor": settings.offline_factor},
+            )
+        ).first()
+        code = gw.code if gw else scope
+        if gw is not None and gw.silent:
+            cause = (
+                f"gateway {code} and {n} cameras behind it went silent within {window} s: gateway or its uplink down"
+            )
+        else:
+            cause = (
+                f"{n} cameras behind gateway {code} went offline within {window} s while the gateway still "
+                "reports: camera power or PoE on that gateway"
+            )
+        district = gw.district if gw else district
+        return cause, district, json.dumps({"gateway_code": code, "gateway_silent": bool(gw and gw.silent)})
+    area = "ward" if kind == "ward" else "district"
+    cause = f"{n} cameras in {area} {scope} went offline within {window} s: likely a power or network outage there"
+    return cause, scope if kind == "district" else district, json.dumps({area: scope})

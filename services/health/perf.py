@@ -1,0 +1,141 @@
+"""A quick health measurement: load N cameras (10% offline, 5% degraded) and time the evaluator and reads.
+
+    python -m services.health.perf --url postgresql://postgres@127.0.0.1:5432/citycam_perf --cameras 100000
+
+The database must be migrated; its cameras, heartbeats and health rows are replaced. Reads are timed
+in-process through the service functions (the HTTP figures belong to `make bench`).
+"""
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import text
+
+from services.health import service
+from services.health.evaluation import evaluate
+from shared.db import async_url, make_engine, make_sessionmaker
+
+LOAD_SQL = [
+    "TRUNCATE webhook_delivery, webhook, incident, status_event, camera_health, health_meta, camera_state, camera"
+    " CASCADE",
+    """
+    INSERT INTO camera (id, code, name, latitude, longitude, district, kind, vendor, model, owner, lifecycle,
+                        heartbeat_interval_s, tags)
+    SELECT gen_random_uuid(), d.code || '-' || lpad(i::text, 6, '0'), 'Camera ' || i,
+           d.centroid_lat + (random() - 0.5) * 0.02, d.centroid_lon + (random() - 0.5) * 0.02, d.code,
+           (ARRAY['fixed','ptz','dome','anpr','speed'])[1 + i % 5], (ARRAY['Hikvision','Dahua','Axis'])[1 + i % 3],
+           'M-' || (i % 20), 'Sở GTVT', CASE WHEN i % 100 = 0 THEN 'maintenance' ELSE 'active' END,
+           CASE WHEN i % 20 < 2 THEN 30 ELSE 300 END, ARRAY['traffic']
+    FROM generate_series(1, :n) i
+    JOIN LATERAL (SELECT code, centroid_lat, centroid_lon FROM area WHERE level = 'district'
+                  ORDER BY code OFFSET i % 22 LIMIT 1) d ON true
+    """,
+    # i % 20 in (0, 1): 10% offline (interval 30 s, last heard an hour ago); i % 20 = 2: 5% degraded (low fps).
+    """
+    INSERT INTO camera_state (camera_id, received_at, fps)
+    SELECT c.id,
+           CASE WHEN right(c.code, 6)::int % 20 < 2 THEN clock_timestamp() - interval '1 hour'
+                ELSE clock_timestamp() - random() * interval '20 seconds' END,
+           CASE WHEN right(c.code, 6)::int % 20 = 2 THEN 1.0 ELSE 25.0 END
+    FROM camera c
+    """,
+    "ANALYZE camera",
+    "ANALYZE camera_state",
+]
+
+
+async def _timed(fn: Callable[[], Awaitable[Any]], n: int) -> dict[str, float]:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "p50": round(statistics.median(samples), 2),
+        "p99": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
+        "max": round(samples[-1], 2),
+    }
+
+
+async def main(url: str, cameras: int, repeat: int) -> None:
+    """Load, evaluate, and time the reads; print one line per figure."""
+    engine = make_engine(async_url(url), application_name="citycam-health-perf")
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            started = time.perf_counter()
+            for sql in LOAD_SQL:
+                await session.execute(text(sql), {"n": cameras})
+            await session.commit()
+            print(f"loaded {cameras} cameras in {time.perf_counter() - started:.1f} s", flush=True)
+
+        async def one_pass() -> Any:
+            async with sessions() as s:
+                result = await evaluate(s)
+                await s.commit()
+                return result
+
+        started = time.perf_counter()
+        first = await one_pass()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        print(f"first pass (creates every verdict): {elapsed_ms:.0f} ms, {first.events} events")
+        async with sessions() as session:
+            await session.execute(text("ANALYZE camera_health"))
+            await session.commit()
+        print("steady pass (nothing changed):", await _timed(one_pass, repeat))
+
+        async with sessions() as session:
+            counts = (await session.execute(text("SELECT status, count(*) FROM camera_health GROUP BY 1"))).all()
+            print("statuses:", {r[0]: r[1] for r in counts})
+
+            async def summary_cold() -> None:
+                service._CACHE.clear()
+                await service.summary(session, meta=await service.current_meta(session))
+
+            async def summary_warm() -> None:
+                await service.summary(session, meta=await service.current_meta(session))
+
+            async def groups_cold() -> None:
+                service._CACHE.clear()
+                await service.groups(session, meta=await service.current_meta(session), by="district", district=None)
+
+            async def groups_warm() -> None:
+                await service.groups(session, meta=await service.current_meta(session), by="district", district=None)
+
+            async def offline_page() -> None:
+                await service.list_cameras(session, filters={"status": ["offline"]}, limit=100, cursor=None)
+
+            async def worst_page() -> None:
+                await service.list_cameras(session, filters={}, limit=100, cursor=None)
+
+            async def district_offline_page() -> None:
+                await service.list_cameras(
+                    session, filters={"status": ["offline"], "district": "BTH"}, limit=100, cursor=None
+                )
+
+            for name, fn in (
+                ("summary, cache miss", summary_cold),
+                ("summary, same generation", summary_warm),
+                ("groups by district, cache miss", groups_cold),
+                ("groups by district, same generation", groups_warm),
+                ("offline list, first page", offline_page),
+                ("worst-first list, first page", worst_page),
+                ("offline list in one district, first page", district_offline_page),
+            ):
+                print(f"{name}: {await _timed(fn, repeat * 10)} ms")
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True, help="a migrated database (its data is replaced)")
+    parser.add_argument("--cameras", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    asyncio.run(main(args.url, args.cameras, args.repeat))

@@ -1,0 +1,63 @@
+"""Health settings: status thresholds, evaluator cadence, correlation, streaming and webhooks."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class HealthSettings(BaseSettings):
+    """Every rule of the health service, set by CITYCAM_HEALTH_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYCAM_HEALTH_", extra="ignore")
+
+    # Status derivation.
+    offline_factor: float = Field(default=3.0, ge=1.0, le=100.0, description="offline after interval x this")
+    grace_s: float = Field(default=5.0, ge=0.0, le=3600.0, description="late (degraded) after interval + this")
+    min_fps: float = Field(default=5.0, ge=0.0)
+    max_packet_loss_pct: float = Field(default=5.0, ge=0.0, le=100.0)
+    max_temperature_c: float = Field(default=75.0)
+    min_storage_free_pct: float = Field(default=5.0, ge=0.0, le=100.0)
+    errors_degrade: bool = Field(default=True, description="a heartbeat listing error codes means degraded")
+
+    # Stale-ingest guard: with at least stale_min_cameras reporting cameras and no heartbeat at all for
+    # stale_after_s, the ingest path (not the cameras) is presumed down and time stops for offline checks.
+    stale_after_s: float = Field(default=30.0, gt=0)
+    stale_min_cameras: int = Field(default=20, ge=1)
+
+    # Evaluator.
+    evaluator_enabled: bool = True
+    evaluate_every_s: float = Field(default=1.0, gt=0, le=60)
+    leader_retry_s: float = Field(default=1.0, gt=0, le=60)
+
+    # Incidents: >= incident_min_cameras going offline within incident_window_s behind one gateway or in one area.
+    incident_min_cameras: int = Field(default=5, ge=2)
+    incident_window_s: float = Field(default=120.0, gt=0)
+
+    # Flapping: more than flap_changes transitions within flap_window_s.
+    flap_changes: int = Field(default=4, ge=1)
+    flap_window_s: float = Field(default=600.0, gt=0)
+
+    # Server-Sent Events.
+    sse_keepalive_s: float = Field(default=15.0, gt=0)
+    sse_queue_size: int = Field(default=1000, ge=10)
+
+    # Webhooks.
+    webhooks_enabled: bool = True
+    webhook_allow_private: bool = Field(default=False, description="allow loopback/private/link-local targets")
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    webhook_backoff_s: float = Field(default=2.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=600.0, gt=0)
+    webhook_disable_after: int = Field(default=20, ge=1, description="consecutive failed attempts")
+    webhook_poll_s: float = Field(default=1.0, gt=0)
+    webhook_batch: int = Field(default=50, ge=1, le=1000)
+
+    # Prometheus service discovery: the port blackbox probes should use when a camera has only an IP.
+    sd_default_port: int = Field(default=554, ge=1, le=65535)
+
+
+@lru_cache
+def get_health_settings() -> HealthSettings:
+    """Health settings from the environment."""
+    return HealthSettings()

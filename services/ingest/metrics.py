@@ -1,0 +1,76 @@
+"""Ingest metrics. Labelled children are resolved once here, so the hot path only increments."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+ACCEPTED = Counter(
+    "citycam_ingest_heartbeats_accepted_total",
+    "Heartbeats committed, by endpoint (single or batch).",
+    ["endpoint"],
+)
+REJECTED = Counter(
+    "citycam_ingest_heartbeats_rejected_total",
+    "Heartbeats refused, by endpoint and reason.",
+    ["endpoint", "reason"],
+)
+GROUP_SIZE = Histogram(
+    "citycam_ingest_group_commit_rows",
+    "Rows committed per group-commit transaction.",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 350, 500, 1000, 2000),
+)
+COMMIT_SECONDS = Histogram(
+    "citycam_ingest_commit_seconds",
+    "Latency of one group-commit transaction.",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+CLOCK_SKEW = Histogram(
+    "citycam_ingest_clock_skew_seconds",
+    "Absolute difference between a heartbeat's sent_at and the server's received_at.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400),
+)
+CLOCK_AHEAD = Counter(
+    "citycam_ingest_clock_ahead_total",
+    "Heartbeats whose sent_at was later than received_at (device clock ahead of the server).",
+)
+TOKEN_CACHE = Counter(
+    "citycam_ingest_token_cache_total",
+    "Device-token look-ups by result: hit (answered in process) or miss (looked up in Postgres).",
+    ["result"],
+)
+TOKEN_CACHE_HIT_RATIO = Gauge(
+    "citycam_ingest_token_cache_hit_ratio",
+    "Share of device-token look-ups answered from the in-process cache since the process started.",
+    multiprocess_mode="liveall",
+)
+TOKEN_CACHE_INVALIDATIONS = Counter(
+    "citycam_ingest_token_cache_invalidations_total",
+    "Cache invalidations, by cause (notify, flush when the listening connection dropped).",
+    ["cause"],
+)
+RETENTION_RUNS = Counter(
+    "citycam_ingest_retention_runs_total",
+    "Runs of the partition retention job, by outcome (done, skipped when another replica held the lock, failed).",
+    ["outcome"],
+)
+
+ACCEPTED_SINGLE = ACCEPTED.labels("single")
+ACCEPTED_BATCH = ACCEPTED.labels("batch")
+CACHE_HIT = TOKEN_CACHE.labels("hit")
+CACHE_MISS = TOKEN_CACHE.labels("miss")
+
+REASONS = (
+    "unauthorized",
+    "forbidden",
+    "invalid",
+    "too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "unavailable",
+)
+_REJECTED = {
+    (endpoint, reason): REJECTED.labels(endpoint, reason) for endpoint in ("single", "batch") for reason in REASONS
+}
+
+
+def rejected(endpoint: str, reason: str, count: int = 1) -> None:
+    """Count refused heartbeats."""
+    _REJECTED[(endpoint, reason)].inc(count)

@@ -1,0 +1,156 @@
+"""The running service's backends: the in-process one (token cache + group-commit writer) and the
+per-request session one, plus the housekeeping loop (retention, limiter pruning, cache gauges)."""
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ingest import metrics
+from services.ingest.cache import DeviceCache
+from services.ingest.front import RateLimiter
+from services.ingest.service import (
+    Device,
+    GatewayBeat,
+    GatewayCamera,
+    HeartbeatRow,
+    devices_by_token_hash,
+    gateway_cameras,
+    maintain_partitions,
+    upsert_heartbeats,
+)
+from services.ingest.settings import IngestSettings
+from services.ingest.writer import DeviceGone, GroupCommitWriter, Unavailable
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[], Coroutine[Any, Any, asyncpg.Connection]]
+
+
+class IngestRuntime:
+    """What the heartbeat front needs while the service runs."""
+
+    def __init__(self, settings: IngestSettings, limiter: RateLimiter, connector: Callable[[str], Connect]) -> None:
+        self.settings = settings
+        self.limiter = limiter
+        self._connect = connector("retention")
+        self.cache = DeviceCache(settings, connector("listener"), connector("lookup"))
+        self.writer = GroupCommitWriter(settings, connector("writer"))
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the writer, the listener and the housekeeping loop; none waits for the database."""
+        self.writer.start()
+        await self.cache.start()
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="ingest-housekeeping")
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop everything."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        await self.writer.close()
+        await self.cache.close()
+
+    async def device(self, token_hash: str) -> Device | None:
+        """The device behind a token hash."""
+        return await self.cache.device(token_hash)
+
+    async def cameras_of(self, gateway_id: uuid.UUID) -> dict[str, GatewayCamera]:
+        """The cameras behind a gateway."""
+        return await self.cache.cameras_of(gateway_id)
+
+    async def store(self, rows: list[HeartbeatRow], gateway: GatewayBeat | None) -> None:
+        """Commit rows with the next group; Unavailable when they cannot be."""
+        unit = self.writer.submit(rows, gateway)
+        await self.writer.wait(unit)
+
+    async def run_retention(self) -> None:
+        """One run of the partition job (skipped when another replica holds its lock)."""
+        conn = await asyncio.wait_for(self._connect(), self.settings.connect_timeout_s)
+        try:
+            report = await maintain_partitions(
+                conn,
+                today=datetime.now(UTC).date(),
+                ahead_days=self.settings.partitions_ahead_days,
+                retention_days=self.settings.retention_days,
+                lock_timeout_ms=self.settings.retention_lock_timeout_ms,
+            )
+        finally:
+            await conn.close()
+        if report is None:
+            metrics.RETENTION_RUNS.labels("skipped").inc()
+            return
+        metrics.RETENTION_RUNS.labels("done").inc()
+        if report.created or report.dropped or report.moved_rows or report.purged_default_rows:
+            log.info(
+                "heartbeat partitions maintained",
+                extra={
+                    "partitions_created": report.created,
+                    "partitions_dropped": report.dropped,
+                    "moved_rows": report.moved_rows,
+                    "purged_default_rows": report.purged_default_rows,
+                },
+            )
+
+    async def _housekeep(self) -> None:
+        next_retention = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_retention:
+                try:
+                    await self.run_retention()
+                    next_retention = now + self.settings.retention_interval_s
+                except Exception as exc:
+                    metrics.RETENTION_RUNS.labels("failed").inc()
+                    log.warning("heartbeat retention failed, retrying in a minute: %s", type(exc).__name__)
+                    next_retention = now + min(60.0, self.settings.retention_interval_s)
+            self.limiter.prune(time.monotonic())
+            metrics.TOKEN_CACHE_HIT_RATIO.set(self.cache.hit_ratio)
+            await asyncio.sleep(5.0)
+
+
+class SessionBackend:
+    """Look-ups and the upsert on the request's own session (committed by SessionDep), for an app
+    whose runtime is not running, such as one bound to a test transaction."""
+
+    def __init__(self, session: AsyncSession, timeout: float) -> None:
+        self.session = session
+        self.timeout = timeout
+
+    async def _conn(self) -> asyncpg.Connection:
+        sa_conn = await self.session.connection()
+        raw = await sa_conn.get_raw_connection()
+        return raw.driver_connection
+
+    async def device(self, token_hash: str) -> Device | None:
+        """The device behind a token hash, read now."""
+        try:
+            found = await devices_by_token_hash(await self._conn(), [token_hash], timeout=self.timeout)
+        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            raise Unavailable("the database is unavailable") from exc
+        return found.get(token_hash)
+
+    async def cameras_of(self, gateway_id: uuid.UUID) -> dict[str, GatewayCamera]:
+        """The cameras behind a gateway, read now."""
+        try:
+            return await gateway_cameras(await self._conn(), gateway_id, timeout=self.timeout)
+        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            raise Unavailable("the database is unavailable") from exc
+
+    async def store(self, rows: list[HeartbeatRow], gateway: GatewayBeat | None) -> None:
+        """Upsert in the session's transaction."""
+        try:
+            await upsert_heartbeats(await self._conn(), rows, [gateway] if gateway else [], timeout=self.timeout)
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise DeviceGone() from exc
+        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            raise Unavailable("the database could not store the heartbeat") from exc

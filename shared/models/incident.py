@@ -1,0 +1,38 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, Text, Uuid, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base
+
+INCIDENT_KINDS = ("gateway", "ward", "district", "ingest")
+
+
+class Incident(Base):
+    """A correlated outage: many cameras behind one gateway or in one area going offline together, or the
+    ingest path going quiet. One incident instead of N alarms."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        CheckConstraint("kind IN ('gateway', 'ward', 'district', 'ingest')", name="kind"),
+        CheckConstraint("state IN ('open', 'closed')", name="state"),
+        Index("ix_incident_opened_at", "opened_at"),
+        # At most one open incident per scope.
+        Index("uq_incident_open_scope", "kind", "scope", unique=True, postgresql_where=text("state = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The gateway id, ward or district code, or 'ingest'.
+    scope: Mapped[str] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(32), default=None)
+    state: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    cause: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    camera_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list, server_default="{}")
+    camera_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
