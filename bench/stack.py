@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,6 +88,12 @@ class BenchStack:
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{name}.log"
         env = dict(os.environ, DATABASE_URL=self.database_url, **self.env)
+        if workers > 1 and name != "noop":
+            # As `citycam up` runs them: several workers share one /metrics through a multiprocess dir.
+            metrics_dir = self.work_dir / f"prometheus-{name}"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         cmd = [
             sys.executable,
             "-m",
