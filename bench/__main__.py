@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import shlex
 import sys
 import time
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cameras:
         mode = suites.Mode(**{**mode.__dict__, "cameras": args.cameras})
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
 
     def say(message: str) -> None:
         console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {message}", highlight=False)
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = {row.key: row for row in all_rows()}
     sweep: dict[str, list[tuple[float, float, float | None]]] = {}
     notes: list[str] = []
+    ctx_notes: list[str] = []
     postgres = "?"
     try:
         where = args.database_url or f"an embedded Postgres under {args.work_dir}"
@@ -95,7 +98,15 @@ def main(argv: list[str] | None = None) -> int:
             say(f"[red]{name} is not ready: {why}[/]")
             notes.append(f"{name} did not become ready: {why}")
         ctx = suites.Context(
-            stack=stack, data=data, wrk=wrk, mode=mode, rows=rows, say=say, work=args.work_dir, sweep=sweep
+            stack=stack,
+            data=data,
+            wrk=wrk,
+            mode=mode,
+            rows=rows,
+            say=say,
+            work=args.work_dir,
+            sweep=sweep,
+            notes=ctx_notes,
         )
         wanted = args.only or ["ingest", "health", "registry"]
         # Ingest first: its traffic keeps the city's newest heartbeat fresh for the health reads that follow.
@@ -127,6 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows.values():
         if not row.figure:
             row.skipped("not reached")
+    notes.extend(ctx_notes)
+    notes.append(
+        f"machine load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+        f"({os.cpu_count()} cores): the machine is shared, which is why every ratio has its baseline in the same run"
+    )
+    notes.append(
+        "the open-loop generator is Python on the same two cores: its own send lag is reported, and points the "
+        "sweep marks as lagged understate the server"
+    )
     chart = draw_chart(args.out / "ingest.png", sweep)
     results = args.out / "results.md"
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")

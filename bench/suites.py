@@ -56,7 +56,6 @@ MODES = {
         5,
         10_000,
         10_000,
-        ingest_tokens=50_000,
         rounds=2,
         read_s=10,
     ),
@@ -101,6 +100,7 @@ class Context:
     say: Callable[[str], None]
     work: Path
     sweep: dict[str, list[tuple[float, float, float | None]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def url(self, service: str) -> str:
         return self.stack.services[service].url
@@ -295,7 +295,10 @@ def ingest(ctx: Context) -> None:
             step = _open_loop(ctx, target, tokens, rate, mode.sweep_s, 256)
             points.append((float(rate), step.achieved_rps, step.p(99)))
             lag = step.lag_p99()
-            slow = " (generator lagged: this point understates the server)" if lag is not None and lag > 20 else ""
+            slow = ""
+            if lag is not None and lag > 20:
+                slow = " (generator lagged: this point understates the server)"
+                ctx.notes.append(f"sweep: at {rate:,}/s to {target} the generator lagged (send lag p99 {lag:.0f} ms)")
             ctx.say(
                 f"  {target:<6} offered {rate:>6,}/s -> {step.achieved_rps:>8,.0f}/s ok, p99 {_ms(step.p(99))}{slow}"
             )

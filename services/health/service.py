@@ -1,5 +1,6 @@
 """Health reads over the evaluator's verdicts, and the evaluator pass itself (`evaluate`, for the bench)."""
 
+import hashlib
 import re
 import uuid
 from collections import OrderedDict
@@ -80,6 +81,9 @@ def etag_for(meta: Any, *parts: object) -> str:
     generation = meta.generation if meta is not None else 0
     stale = int(meta.stale) if meta is not None else 0
     suffix = "-".join(str(p) for p in parts if p is not None)
+    if suffix:
+        # Parts come from the query string; a header value must stay latin-1, so they go in hashed.
+        suffix = hashlib.sha256(suffix.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return f'W/"{generation:x}-{stale}{"-" + suffix if suffix else ""}"'
 
 

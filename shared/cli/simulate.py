@@ -97,7 +97,8 @@ async def _run(runner: Runner) -> RunStats:
 
             stats = await runner.run(stop, on_tick=tick)
             live.update(Text(runner.status()))
-            return stats
+        console.print()
+        return stats
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
