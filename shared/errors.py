@@ -278,8 +278,3 @@ def install_problem_handlers(app: FastAPI) -> None:
             "the database is unavailable; retry shortly",
             headers={"Retry-After": "2"},
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return problem_response(500, "an unexpected error occurred; it has been logged with the request id")

@@ -116,9 +116,11 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status_holder = [500]
+        response_started = [False]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
+                response_started[0] = True
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode("latin-1")))
@@ -127,6 +129,26 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Logged here, inside the request's context, so the line carries the request id the
+            # client got back (Starlette's outer error middleware would log it without one).
+            log.exception("unhandled error")
+            if response_started[0]:
+                raise  # headers are out; the server can only drop the connection
+            body = json.dumps(
+                problem_body(500, "an unexpected error occurred; it has been logged with the request id")
+            ).encode()
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/problem+json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

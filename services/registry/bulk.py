@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
@@ -30,6 +31,12 @@ from shared.middleware import BadInput, check_json
 from shared.models import Area, Camera, CameraChange, Gateway
 
 log = logging.getLogger(__name__)
+
+IMPORT_ROWS = Counter(
+    "citycam_registry_import_rows_total",
+    "Rows of committed bulk imports by result (created, updated, unchanged, rejected).",
+    ["result"],
+)
 
 SPOOL_MEMORY_BYTES = 1024 * 1024
 BATCH_ROWS = 500
@@ -380,6 +387,13 @@ async def import_cameras(
         await outer.rollback()
     else:
         await outer.commit()
+        for result, count in (
+            ("created", importer.created),
+            ("updated", importer.updated),
+            ("unchanged", importer.unchanged),
+            ("rejected", len(importer.rejected)),
+        ):
+            IMPORT_ROWS.labels(result).inc(count)
     log.info(
         "import done: %d rows",
         total,
@@ -437,6 +451,7 @@ async def export_csv(
         if after is not None:
             stmt = stmt.where(Camera.code > after)
         async with sessionmaker() as session:
+            await service.custom_plans(session)
             cameras = list((await session.execute(stmt)).scalars())
         for camera in cameras:
             writer.writerow(export_line(camera))

@@ -70,9 +70,8 @@ def camera_filters(
     q: Annotated[
         str | None,
         Query(
-            min_length=1,
             max_length=200,
-            description="Words to find in code, name, address or road; accents and case are ignored",
+            description="Words to find in code, name, address or road; accents and case are ignored (empty: no filter)",
         ),
     ] = None,
     bbox: Annotated[

@@ -5,7 +5,7 @@ from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
 from shared.schemas import (
     AreaCode,
@@ -17,6 +17,15 @@ from shared.schemas import (
     Tag,
 )
 
+
+def _not_a_route(code: str) -> str:
+    # /v1/cameras/export is a route, so a camera coded "export" could never be read by its code.
+    if code.lower() in ("export", "import"):
+        raise ValueError(f"{code!r} is reserved; choose another code")
+    return code
+
+
+CameraCode = Annotated[DeviceCode, AfterValidator(_not_a_route)]
 CameraKind = Literal["fixed", "ptz", "dome", "anpr", "speed", "other"]
 Lifecycle = Literal["planned", "active", "maintenance", "decommissioned"]
 Role = Literal["admin", "field", "operator", "monitor"]
@@ -34,7 +43,7 @@ Tags = Annotated[list[Tag], Field(max_length=50)]
 
 
 class CameraCreate(StrictModel):
-    code: DeviceCode
+    code: CameraCode
     name: Name
     latitude: Latitude
     longitude: Longitude
@@ -60,7 +69,7 @@ class CameraCreate(StrictModel):
 class CameraUpdate(StrictModel):
     """Only the fields present change; null clears an optional field."""
 
-    code: DeviceCode | None = None
+    code: CameraCode | None = None
     name: Name | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None

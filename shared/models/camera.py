@@ -60,14 +60,17 @@ class Camera(Base):
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
         CheckConstraint("version >= 1", name="version"),
-        Index("ix_camera_district", "district"),
-        Index("ix_camera_ward", "ward"),
-        Index("ix_camera_gateway_id", "gateway_id"),
-        Index("ix_camera_lifecycle", "lifecycle"),
-        Index("ix_camera_vendor_model", "vendor", "model"),
-        Index("ix_camera_owner", "owner"),
+        # Each equality filter comes with the list's keyset order (code), so a filtered page is one index
+        # range read in order, whatever the correlation between codes and the filtered column.
+        Index("ix_camera_district_code", "district", "code"),
+        Index("ix_camera_ward_code", "ward", "code"),
+        Index("ix_camera_gateway_id_code", "gateway_id", "code"),
+        Index("ix_camera_lifecycle_code", "lifecycle", "code"),
+        Index("ix_camera_vendor_code", "vendor", "code"),
+        Index("ix_camera_model_code", "model", "code"),
+        Index("ix_camera_owner_code", "owner", "code"),
+        Index("ix_camera_kind_code", "kind", "code"),
         Index("ix_camera_tags", "tags", postgresql_using="gin"),
-        Index("ix_camera_model", "model"),
         # Bounding boxes and near+radius: a btree has real statistics, so the planner still walks the
         # code index for a box covering the whole city (a GiST point box is always estimated tiny).
         Index("ix_camera_latitude_longitude", "latitude", "longitude"),
@@ -109,4 +112,7 @@ class Camera(Base):
     updated_at: Mapped[datetime] = utc_now_column()
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Accent-folded code, name, address and road for `q`, kept by Postgres itself (so SQL loads get it too).
-    search_text: Mapped[str] = mapped_column(Text, Computed(SEARCH_TEXT_SQL, persisted=True), nullable=False)
+    # Deferred: only the WHERE clause needs it, so loading a camera never carries it.
+    search_text: Mapped[str] = mapped_column(
+        Text, Computed(SEARCH_TEXT_SQL, persisted=True), nullable=False, deferred=True
+    )

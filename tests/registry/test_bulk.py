@@ -260,3 +260,25 @@ async def test_import_decommission_revokes_like_delete(registry, admin, create, 
     assert ("import",) in actions
     r = await registry.post("/v1/cameras/BTH-1/rotate-token", headers=admin)
     assert r.status_code == 409
+
+
+async def test_committed_imports_are_counted_in_metrics(registry, admin) -> None:
+    await _import(registry, admin, HEADER + "BTH-1,a,10.79,106.72,BTH,ptz,\nBTH-2,b,99,106.72,BTH,ptz,\n")
+    metrics = (await registry.get("/metrics")).text
+    assert 'citycam_registry_import_rows_total{result="created"}' in metrics
+    assert 'citycam_registry_import_rows_total{result="rejected"}' in metrics
+
+
+async def test_crlf_line_endings_keep_line_numbers(registry, admin) -> None:
+    body = (HEADER + "BTH-1,a,10.79,106.72,BTH,ptz,\nBTH-2,b,99,106.72,BTH,ptz,\n").replace("\n", "\r\n")
+    result = (await _import(registry, admin, body)).json()
+    assert result["created"] == 1
+    assert result["rejected"][0]["line"] == 3
+
+
+async def test_deeply_nested_json_line_is_rejected_alone(registry, admin) -> None:
+    good = json.dumps({"code": "BTH-1", "name": "a", "latitude": 10.79, "longitude": 106.72, "district": "BTH"})
+    deep = '{"code": "BTH-2", "tags": ' + "[" * 50 + "]" * 50 + "}"
+    result = (await _import(registry, admin, f"{deep}\n{good}\n", kind=JSONL)).json()
+    assert result["created"] == 1
+    assert result["rejected"][0]["line"] == 1

@@ -13,6 +13,8 @@ BAD_VALUES = [
     ("code", "x" * 65),
     ("code", "A\u0000B"),
     ("code", 42),
+    ("code", "export"),
+    ("code", "Import"),
     ("name", ""),
     ("name", "x" * 201),
     ("name", "nul\u0000byte"),

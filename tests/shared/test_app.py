@@ -5,8 +5,10 @@ import logging
 
 import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
+from shared.app import create_app
 from shared.db import make_engine
 from tests.conftest import recreate_database
 from tests.helpers import PROBLEM_JSON, free_port
@@ -111,3 +113,30 @@ def test_log_lines_outside_requests_name_the_configured_service() -> None:
     line = json.loads(JsonFormatter("ingest").format(record))
     assert line["service"] == "ingest"
     assert "color_message" not in line
+
+
+def _failing_app() -> FastAPI:
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("simulated bug")
+
+    return create_app(service="test", title="t", description="t", routers=[router])
+
+
+# Built at import time: create_app configures logging, which must not replace pytest's capture mid-test.
+FAILING_APP = _failing_app()
+
+
+async def test_an_unexpected_error_is_a_500_problem_logged_with_the_request_id(caplog) -> None:
+    caplog.set_level(logging.ERROR, logger="citycam.access")
+    transport = httpx.ASGITransport(app=FAILING_APP)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.get("/boom", headers={"X-Request-ID": "bug-report-7"})
+    assert r.status_code == 500
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert r.headers["x-request-id"] == "bug-report-7"
+    assert "simulated bug" not in r.text and "Traceback" not in r.text
+    errors = [rec for rec in caplog.records if rec.levelno == logging.ERROR]
+    assert errors and errors[-1].request_id == "bug-report-7"

@@ -35,6 +35,17 @@ SEARCH_TEXT_SQL = (
     f" || ' ' || coalesce(road, ''), '{FOLD_FROM}', '{FOLD_TO}'))"
 )
 
+# Single-column filter indexes of 0001, replaced by (filter, code) ones that also give the list order.
+REPLACED_INDEXES = [
+    ("ix_camera_district", ["district"]),
+    ("ix_camera_ward", ["ward"]),
+    ("ix_camera_gateway_id", ["gateway_id"]),
+    ("ix_camera_lifecycle", ["lifecycle"]),
+    ("ix_camera_vendor_model", ["vendor", "model"]),
+    ("ix_camera_owner", ["owner"]),
+]
+KEYSET_FILTERS = ["district", "ward", "gateway_id", "lifecycle", "vendor", "model", "owner", "kind"]
+
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -51,7 +62,10 @@ def upgrade() -> None:
         postgresql_ops={"search_text": "gin_trgm_ops"},
     )
     op.create_index("ix_camera_latitude_longitude", "camera", ["latitude", "longitude"], unique=False)
-    op.create_index("ix_camera_model", "camera", ["model"], unique=False)
+    for name, _ in REPLACED_INDEXES:
+        op.drop_index(name, table_name="camera")
+    for column in KEYSET_FILTERS:
+        op.create_index(f"ix_camera_{column}_code", "camera", [column, "code"], unique=False)
     op.add_column(
         "camera_change",
         sa.Column("unconditional", sa.Boolean(), server_default="false", nullable=False),
@@ -60,7 +74,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("camera_change", "unconditional")
-    op.drop_index("ix_camera_model", table_name="camera")
+    for column in KEYSET_FILTERS:
+        op.drop_index(f"ix_camera_{column}_code", table_name="camera")
+    for name, columns in REPLACED_INDEXES:
+        op.create_index(name, "camera", columns, unique=False)
     op.drop_index("ix_camera_latitude_longitude", table_name="camera")
     op.drop_index("ix_camera_search_text", table_name="camera", postgresql_using="gin")
     op.drop_column("camera", "search_text")

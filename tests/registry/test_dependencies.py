@@ -1,4 +1,4 @@
-"""GET /v1/cameras: every filter, combined with AND; accent-insensitive q; bbox, near; keyset pages."""
+"""List and export filters: each one, combined with AND; accent-insensitive q; bbox, near; keyset pages."""
 
 import pytest
 
@@ -105,12 +105,19 @@ async def test_filters_combine_with_and(registry, admin, fleet, params, expected
         ("thu duc", ["TDU-0001"]),
         ("tdu-0001", ["TDU-0001"]),
         ("nowhere", []),
+        ("nga tu", ["BTH-0002"]),
+        ("tu", ["BTH-0002"]),
+        ("q1", ["Q1-0001"]),
         ("100%", []),
         ("_", []),
     ],
 )
 async def test_free_text_ignores_accents_and_case(registry, admin, fleet, q, expected) -> None:
     assert await _codes(registry, admin, q=q) == expected
+
+
+async def test_empty_free_text_is_no_filter(registry, admin, fleet) -> None:
+    assert len(await _codes(registry, admin, q="  ")) == len(FLEET)
 
 
 async def test_free_text_combines_with_filters(registry, admin, fleet) -> None:
