@@ -68,7 +68,7 @@ MODES = {
         2,
         10_000,
         10_000,
-        ingest_tokens=10_000,
+        ingest_tokens=6_000,
         read_s=2,
         capacity_s=1,
         evaluator_window_s=4,
