@@ -10,14 +10,13 @@ import secrets
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Uuid
 
 from services.health.settings import HealthSettings, get_health_settings
 from shared.notify import STATUS_EVENT
@@ -33,10 +32,11 @@ def _fmt(value: float) -> str:
 
 # The verdict of every monitored camera as one integer (timing code x 32 + trouble bits), computed over
 # the whole fleet each pass; only cameras whose code or camera.version differ from camera_health are
-# touched afterwards. {only} narrows it to the cameras found by the detection statement.
+# touched afterwards. {source} narrows it to the cameras found by the detection statement, each with the
+# incident decided for it ({assigned}).
 _VERDICT_SQL = """
 WITH derived AS (
-    SELECT c.id AS camera_id, c.version,
+    SELECT c.id AS camera_id, c.version, {assigned} AS assigned,
            t.timing * 32 + CASE WHEN t.timing <= 2 THEN 0 ELSE
                  (CASE WHEN s.fps < :min_fps THEN 1 ELSE 0 END)
                + (CASE WHEN s.packet_loss_pct > :max_loss THEN 2 ELSE 0 END)
@@ -44,7 +44,7 @@ WITH derived AS (
                + (CASE WHEN s.storage_free_pct < :min_storage THEN 8 ELSE 0 END)
                + (CASE WHEN :errors_degrade AND cardinality(s.errors) > 0 THEN 16 ELSE 0 END)
            END AS verdict
-    FROM camera c
+    FROM {source}
     LEFT JOIN camera_state s ON s.camera_id = c.id
     CROSS JOIN LATERAL (
         SELECT CASE
@@ -55,10 +55,11 @@ WITH derived AS (
             ELSE 4
         END AS timing
     ) t
-    WHERE c.lifecycle IN ('active', 'maintenance') {only}
+    WHERE c.lifecycle IN ('active', 'maintenance')
 ),
 changed AS (
-    SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits,
+    SELECT d.camera_id, d.verdict, d.verdict / 32 AS timing, d.verdict % 32 AS bits, h.camera_id IS NULL AS is_new,
+           d.assigned,
            h.status AS old_status, h.since AS old_since, h.incident_id AS old_incident
     FROM derived d
     LEFT JOIN camera_health h ON h.camera_id = d.camera_id
@@ -67,14 +68,23 @@ changed AS (
 """
 
 # Detection: cheap, integer-only, over the whole fleet.
-_DETECT_SQL = _VERDICT_SQL.format(only="").rstrip().rstrip(",") + "\nSELECT camera_id FROM changed"
+# Cameras already monitored come first, so a bulk import never delays an offline flip.
+_DETECT_SQL = (
+    _VERDICT_SQL.format(source="camera c", assigned="NULL::bigint").rstrip().rstrip(",")
+    + "\nSELECT camera_id, timing, old_status, old_since FROM changed"
+    " ORDER BY is_new LIMIT :most"
+)
 
 # Application: for the detected cameras only, describe the new verdict (status, reason, since), upsert it
 # and append a status_event per status change. `at` is the moment the threshold was crossed (last
 # heartbeat + offline_after), never the moment it was noticed. The verdict is recomputed here from
 # the same snapshot as the description, so a heartbeat landing between the two statements is harmless.
 _APPLY_SQL = (
-    _VERDICT_SQL.format(only="AND c.id = ANY(:ids)")
+    _VERDICT_SQL.format(
+        source="unnest(CAST(:ids AS uuid[]), CAST(:assigned AS bigint[])) AS m(camera_id, incident_id)"
+        " JOIN camera c ON c.id = m.camera_id",
+        assigned="m.incident_id",
+    )
     + """described AS (
     SELECT ch.*, c.code, c.district, c.ward, c.vendor, c.model, c.kind, c.owner, c.gateway_id, c.tags,
            c.version, c.heartbeat_interval_s AS interval_s,
@@ -112,31 +122,42 @@ verdicts AS (
            CASE
                WHEN d.old_status IS NOT DISTINCT FROM d.status THEN d.old_since
                ELSE LEAST(CAST(:now AS timestamptz), GREATEST(d.natural_since, d.old_since))
-           END AS new_since
+           END AS new_since,
+           CASE WHEN d.status = 'offline' AND d.assigned IS NOT NULL THEN d.assigned
+                ELSE d.old_incident END AS incident
     FROM described d
 ),
-upserted AS (
-    INSERT INTO camera_health AS h (camera_id, status, reason, since, evaluated_at, rank, code, district, ward,
-                                    vendor, model, kind, owner, gateway_id, tags, interval_s, flapping, verdict,
-                                    camera_version)
+updated AS (
+    UPDATE camera_health h SET
+        status = v.status, reason = v.reason, since = v.new_since, evaluated_at = :wall,
+        rank = CASE v.status WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2
+                             WHEN 'online' THEN 3 ELSE 4 END,
+        code = v.code, district = v.district, ward = v.ward, vendor = v.vendor, model = v.model, kind = v.kind,
+        owner = v.owner, gateway_id = v.gateway_id, tags = v.tags, interval_s = v.interval_s,
+        verdict = v.verdict, camera_version = v.version, incident_id = v.incident
+    FROM verdicts v
+    WHERE h.camera_id = v.camera_id AND NOT v.is_new
+    RETURNING 1
+),
+inserted AS (
+    INSERT INTO camera_health (camera_id, status, reason, since, evaluated_at, rank, code, district, ward,
+                               vendor, model, kind, owner, gateway_id, tags, interval_s, flapping, verdict,
+                               camera_version, incident_id)
     SELECT camera_id, status, reason, new_since, :wall,
            CASE status WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2
                        WHEN 'online' THEN 3 ELSE 4 END,
-           code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false, verdict, version
+           code, district, ward, vendor, model, kind, owner, gateway_id, tags, interval_s, false, verdict, version,
+           incident
     FROM verdicts
-    ON CONFLICT (camera_id) DO UPDATE SET
-        status = EXCLUDED.status, reason = EXCLUDED.reason, since = EXCLUDED.since,
-        evaluated_at = EXCLUDED.evaluated_at, rank = EXCLUDED.rank, code = EXCLUDED.code,
-        district = EXCLUDED.district, ward = EXCLUDED.ward, vendor = EXCLUDED.vendor, model = EXCLUDED.model,
-        kind = EXCLUDED.kind, owner = EXCLUDED.owner, gateway_id = EXCLUDED.gateway_id, tags = EXCLUDED.tags,
-        interval_s = EXCLUDED.interval_s, verdict = EXCLUDED.verdict, camera_version = EXCLUDED.camera_version
+    WHERE is_new
+    ON CONFLICT (camera_id) DO NOTHING
     RETURNING 1
 ),
 events AS (
     INSERT INTO status_event (camera_id, code, district, ward, from_status, to_status, reason, at,
                               incident_id, damped)
     SELECT v.camera_id, v.code, v.district, v.ward, v.old_status, v.status, v.reason, v.new_since,
-           v.old_incident,
+           v.incident,
            v.old_status IS NOT NULL AND (
                SELECT count(*) FROM status_event e
                WHERE e.camera_id = v.camera_id
@@ -148,7 +169,7 @@ events AS (
     ORDER BY v.new_since, v.camera_id
     RETURNING id
 )
-SELECT (SELECT count(*) FROM upserted) AS changed,
+SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS changed,
        (SELECT count(*) FROM events) AS events,
        (SELECT min(id) FROM events) AS first_event,
        (SELECT max(id) FROM events) AS last_event
@@ -197,7 +218,9 @@ class PassResult:
     incidents_opened: list[int] = field(default_factory=list)
     incidents_closed: list[int] = field(default_factory=list)
     deliveries: int = 0
+    backlog: bool = False
     generation: int | None = None
+    stages_ms: dict[str, float] = field(default_factory=dict)
     duration_ms: float = 0.0
 
 
@@ -258,25 +281,51 @@ async def evaluate(
     await session.execute(text("SET LOCAL jit = off"))
     await session.execute(text("SET LOCAL work_mem = '32MB'"))
     result.removed = (await session.execute(text(_EXCLUDE_SQL))).rowcount or 0  # type: ignore[attr-defined]
-    candidates = list((await session.execute(text(_DETECT_SQL), params)).scalars())
+    mark = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal mark
+        now_ = time.perf_counter()
+        result.stages_ms[name] = round((now_ - mark) * 1000, 1)
+        mark = now_
+
+    most = settings.max_changes_per_pass
+    detected = (await session.execute(text(_DETECT_SQL), {**params, "most": most + 1})).all()
+    candidates = [r.camera_id for r in detected]
+    if len(candidates) > most:
+        # Bounded work per pass: the rest follows in the next pass, which the loop starts at once.
+        candidates, detected, result.backlog = candidates[:most], detected[:most], True
+    stage("detect")
+    assignment = await _assign(session, result, settings, detected) if candidates else {}
+    stage("incidents")
     if candidates:
+        # At most max_changes_per_pass cameras: index probes beat hashing the whole fleet again.
+        await session.execute(text("SET LOCAL enable_hashjoin = off"))
+        await session.execute(text("SET LOCAL enable_mergejoin = off"))
         counts = (
             await session.execute(
-                text(_APPLY_SQL).bindparams(bindparam("ids", type_=ARRAY(Uuid()))), {**params, "ids": candidates}
+                text(_APPLY_SQL),
+                {**params, "ids": candidates, "assigned": [assignment.get(c) for c in candidates]},
             )
         ).one()
+        await session.execute(text("SET LOCAL enable_hashjoin = on"))
+        await session.execute(text("SET LOCAL enable_mergejoin = on"))
         result.changed, result.events = counts.changed, counts.events
         result.first_event_id, result.last_event_id = counts.first_event, counts.last_event
+    stage("apply")
     result.flapping_changed = (
         await session.execute(
             text(_FLAPPING_SQL),
             {"now": as_of, "flap_window": settings.flap_window_s, "flap_changes": settings.flap_changes},
         )
     ).scalar_one()
-    await _correlate(session, result, settings)
+    stage("flapping")
+    await _close(session, result)
+    stage("recoveries")
     from services.health.webhooks import enqueue_for_pass  # the webhook module imports this one
 
     result.deliveries = await enqueue_for_pass(session, result)
+    stage("webhooks")
     if result.last_event_id is not None:
         await session.execute(
             text("SELECT pg_notify(:channel, json_build_object('id', CAST(:id AS bigint))::text)"),
@@ -289,12 +338,26 @@ async def evaluate(
     meta = await session.execute(
         text(
             """
+            WITH counts AS (
+                SELECT jsonb_build_object(
+                    'by_status', COALESCE((SELECT jsonb_object_agg(status, n) FROM (
+                        SELECT status, count(*) AS n FROM camera_health GROUP BY status) x), '{}'::jsonb),
+                    'by_district', COALESCE((SELECT jsonb_object_agg(district, st) FROM (
+                        SELECT district, jsonb_object_agg(status, n) AS st FROM (
+                            SELECT district, status, count(*) AS n FROM camera_health GROUP BY 1, 2) a
+                        GROUP BY district) b), '{}'::jsonb),
+                    'flapping', (SELECT count(*) FROM camera_health WHERE flapping),
+                    'open_incidents', (SELECT count(*) FROM incident WHERE state = 'open')
+                ) AS counts
+                WHERE :bump OR NOT EXISTS (SELECT 1 FROM health_meta WHERE id = 1 AND counts IS NOT NULL)
+            )
             INSERT INTO health_meta AS m (id, generation, evaluated_at, as_of, stale, newest_heartbeat_at,
-                                          leader, pass_ms)
-            VALUES (1, :generation, :wall, :as_of, :stale, :newest, :leader, :pass_ms)
+                                          leader, pass_ms, counts)
+            VALUES (1, :generation, :wall, :as_of, :stale, :newest, :leader, :pass_ms, (SELECT counts FROM counts))
             ON CONFLICT (id) DO UPDATE SET
-                generation = CASE WHEN :bump OR m.stale <> EXCLUDED.stale THEN EXCLUDED.generation
-                                  ELSE m.generation END,
+                generation = CASE WHEN :bump OR m.stale <> EXCLUDED.stale OR m.counts IS NULL
+                                  THEN EXCLUDED.generation ELSE m.generation END,
+                counts = COALESCE(EXCLUDED.counts, m.counts),
                 evaluated_at = EXCLUDED.evaluated_at, as_of = EXCLUDED.as_of, stale = EXCLUDED.stale,
                 newest_heartbeat_at = EXCLUDED.newest_heartbeat_at, leader = EXCLUDED.leader,
                 pass_ms = EXCLUDED.pass_ms
@@ -324,8 +387,8 @@ class _Candidate:
     district: str
 
 
-async def _correlate(session: AsyncSession, result: PassResult, settings: HealthSettings) -> None:
-    """Open, grow and close incidents; mark the transitions that belong to one."""
+async def _close(session: AsyncSession, result: PassResult) -> None:
+    """The ingest incident follows the guard; other incidents close once none of their cameras is offline."""
     now = result.as_of
     # The ingest path: one incident while the guard holds.
     if result.stale:
@@ -378,6 +441,39 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
         )
         result.incidents_closed += closed_ids
 
+
+async def _assign(
+    session: AsyncSession, result: PassResult, settings: HealthSettings, detected: Sequence[Any]
+) -> dict[uuid.UUID, int]:
+    """Decide, before anything is written, which of this pass's offline transitions belong to an incident
+    (opening incidents as needed); earlier offline cameras that now complete a group are marked here."""
+    now = result.as_of
+    horizon = now - timedelta(seconds=settings.incident_window_s)
+    going = {r.camera_id: r.old_since for r in detected if r.timing == 2 and r.old_status != "offline"}
+    if not going:
+        return {}
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT c.id, c.gateway_id, c.ward, c.district,
+                       s.received_at + c.heartbeat_interval_s * :factor * interval '1 second' AS offline_since
+                FROM camera c JOIN camera_state s ON s.camera_id = c.id
+                WHERE c.id = ANY(:ids)
+                """
+            ),
+            {"ids": list(going), "factor": settings.offline_factor},
+        )
+    ).all()
+    # The moment each transition will carry (never before the previous one's), as the apply computes it.
+    fresh = [
+        _Candidate(r.id, r.gateway_id, r.ward, r.district)
+        for r in rows
+        if max(r.offline_since, going[r.id] or r.offline_since) > horizon
+    ]
+    if not fresh:
+        return {}
+    in_pass = {r.camera_id for r in detected}
     rows = (
         await session.execute(
             text(
@@ -390,9 +486,8 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
             {"now": now, "window": settings.incident_window_s},
         )
     ).all()
-    if not rows:
-        return
-    candidates = [_Candidate(r.camera_id, r.gateway_id, r.ward, r.district) for r in rows]
+    earlier = [_Candidate(r.camera_id, r.gateway_id, r.ward, r.district) for r in rows if r.camera_id not in in_pass]
+    candidates = fresh + earlier
     open_rows = (
         await session.execute(text("SELECT id, kind, scope FROM incident WHERE state = 'open' AND kind <> 'ingest'"))
     ).all()
@@ -440,32 +535,45 @@ async def _correlate(session: AsyncSession, result: PassResult, settings: Health
             joins[incident_id].extend(m.camera_id for m in members)
             taken.update(m.camera_id for m in members)
         loose = [c for c in loose if c.camera_id not in taken]
-    ids_type = ARRAY(Uuid())
-    for incident_id, camera_ids in joins.items():
-        params = {"id": incident_id, "cams": camera_ids, "now": now, "window": settings.incident_window_s}
-        await session.execute(
-            text(
-                "UPDATE incident SET camera_ids = camera_ids || :cams,"
-                " camera_count = cardinality(camera_ids || :cams) WHERE id = :id"
-            ).bindparams(bindparam("cams", type_=ids_type)),
-            params,
-        )
-        await session.execute(
-            text("UPDATE camera_health SET incident_id = :id WHERE camera_id = ANY(:cams)").bindparams(
-                bindparam("cams", type_=ids_type)
-            ),
-            params,
-        )
-        await session.execute(
-            text(
-                """
-                UPDATE status_event SET incident_id = :id
-                WHERE camera_id = ANY(:cams) AND to_status = 'offline' AND incident_id IS NULL
-                  AND at > CAST(:now AS timestamptz) - :window * interval '1 second'
-                """
-            ).bindparams(bindparam("cams", type_=ids_type)),
-            params,
-        )
+    fresh_ids = {c.camera_id for c in fresh}
+    assignment = {cam: incident_id for incident_id, cams in joins.items() for cam in cams if cam in fresh_ids}
+    # Incidents list all their cameras; those of this pass get theirs as they are written.
+    cams = [camera_id for camera_ids in joins.values() for camera_id in camera_ids]
+    owners = [incident_id for incident_id, camera_ids in joins.items() for _ in camera_ids]
+    if not cams:
+        return assignment
+    params = {"cams": cams, "owners": owners, "now": now, "window": settings.incident_window_s}
+    unnested = "unnest(CAST(:cams AS uuid[]), CAST(:owners AS bigint[])) AS m(camera_id, incident_id)"
+    await session.execute(
+        text(
+            f"""
+            UPDATE incident i SET camera_ids = i.camera_ids || g.cams,
+                                  camera_count = cardinality(i.camera_ids || g.cams)
+            FROM (SELECT incident_id, array_agg(camera_id) AS cams FROM {unnested} GROUP BY incident_id) g
+            WHERE i.id = g.incident_id
+            """
+        ),
+        params,
+    )
+    late = [(c, i) for c, i in zip(cams, owners, strict=True) if c not in fresh_ids]
+    if not late:
+        return assignment
+    params = {**params, "cams": [c for c, _ in late], "owners": [i for _, i in late]}
+    await session.execute(
+        text(f"UPDATE camera_health h SET incident_id = m.incident_id FROM {unnested} WHERE h.camera_id = m.camera_id"),
+        params,
+    )
+    await session.execute(
+        text(
+            f"""
+            UPDATE status_event e SET incident_id = m.incident_id FROM {unnested}
+            WHERE e.camera_id = m.camera_id AND e.to_status = 'offline' AND e.incident_id IS NULL
+              AND e.at > CAST(:now AS timestamptz) - :window * interval '1 second'
+            """
+        ),
+        params,
+    )
+    return assignment
 
 
 async def _cause(

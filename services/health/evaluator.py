@@ -47,9 +47,19 @@ class Evaluator:
             while not self._stop.is_set():
                 try:
                     async with self.engine.connect() as conn:
-                        await self._campaign(conn)
+                        try:
+                            await self._campaign(conn)
+                        except Exception:
+                            # Never hand a connection that may still hold the lock back to the pool.
+                            await conn.invalidate()
+                            raise
                 except Exception as exc:
-                    log.warning("evaluator connection lost: %s", type(exc).__name__, extra={"event": "evaluator_error"})
+                    log.warning(
+                        "evaluator pass or connection failed: %s: %s",
+                        type(exc).__name__,
+                        str(exc).splitlines()[0][:300] if str(exc) else "",
+                        extra={"event": "evaluator_error"},
+                    )
                 self._set_leader(False)
                 await self._sleep(self.settings.leader_retry_s)
         finally:
@@ -75,7 +85,8 @@ class Evaluator:
                     result = await evaluate(session, settings=self.settings, leader=self.name)
                     await session.commit()
                 self._observe(result)
-                await self._sleep(max(0.0, self.settings.evaluate_every_s - (time.monotonic() - started)))
+                if not result.backlog:
+                    await self._sleep(max(0.0, self.settings.evaluate_every_s - (time.monotonic() - started)))
         finally:
             if not conn.closed and not conn.invalidated:
                 try:

@@ -3,6 +3,7 @@
 import uuid
 from typing import Annotated, Any, Literal
 
+import msgspec
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
@@ -26,7 +27,7 @@ from services.health.schemas import (
 from services.health.stream import Broadcaster, sse
 from shared.auth import HealthReader
 from shared.db import SessionDep, plain_url
-from shared.errors import ValidationFailed
+from shared.errors import ServiceUnavailable, ValidationFailed
 from shared.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/v1/health")
@@ -91,16 +92,25 @@ async def get_groups(
     return await service.groups(session, meta=meta, by=by, district=district)
 
 
-@router.get("/cameras", tags=["health"], summary="Cameras with their status, worst first")
+@router.get(
+    "/cameras",
+    tags=["health"],
+    summary="Cameras with their status, worst first",
+    response_model=Page[CameraHealthRead],
+)
 async def list_cameras(
     session: SessionDep,
     principal: HealthReader,
     filters: CameraFilters,
+    sort: Annotated[
+        Literal["worst", "code"], Query(description="worst: offline first, longest down first (default); code")
+    ] = "worst",
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> Page[CameraHealthRead]:
-    items, next_cursor = await service.list_cameras(session, filters=filters, limit=limit, cursor=cursor)
-    return Page[CameraHealthRead](items=items, next_cursor=next_cursor)
+) -> Response:
+    items, next_cursor = await service.list_cameras(session, filters=filters, limit=limit, cursor=cursor, sort=sort)
+    # The most-polled list: encoded straight from the rows (the model above documents the shape).
+    return Response(msgspec.json.encode({"items": items, "next_cursor": next_cursor}), media_type="application/json")
 
 
 @router.get(
@@ -180,7 +190,10 @@ async def stream(
             )
         resume = int(last_event_id.strip())
     broadcaster = _broadcaster(request)
-    await broadcaster.start()
+    try:
+        await broadcaster.start()
+    except TimeoutError:
+        raise ServiceUnavailable("the event stream is not available yet; retry shortly") from None
     # The request's session was committed and released when this function returns (SessionDep),
     # so the stream itself holds no database connection.
     return StreamingResponse(

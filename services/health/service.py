@@ -4,6 +4,8 @@ import hashlib
 import re
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,8 +71,8 @@ async def current_meta(session: AsyncSession) -> Any:
     return (
         await session.execute(
             text(
-                "SELECT generation, evaluated_at, as_of, stale, newest_heartbeat_at, clock_timestamp() AS now"
-                " FROM health_meta WHERE id = 1"
+                "SELECT generation, evaluated_at, as_of, stale, newest_heartbeat_at, counts,"
+                " clock_timestamp() AS now FROM health_meta WHERE id = 1"
             )
         )
     ).first()
@@ -80,10 +82,9 @@ def etag_for(meta: Any, *parts: object) -> str:
     """A weak ETag that changes whenever any verdict (or the stale flag) changes."""
     generation = meta.generation if meta is not None else 0
     stale = int(meta.stale) if meta is not None else 0
-    suffix = "-".join(str(p) for p in parts if p is not None)
-    if suffix:
-        # Parts come from the query string; a header value must stay latin-1, so they go in hashed.
-        suffix = hashlib.sha256(suffix.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    # The query parts are hashed: they are client text, and a header must stay ASCII whatever was asked.
+    query = "\x1f".join(str(p) for p in parts if p is not None)
+    suffix = hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()[:12] if query else ""
     return f'W/"{generation:x}-{stale}{"-" + suffix if suffix else ""}"'
 
 
@@ -94,9 +95,11 @@ def _availability(counts: ByStatus) -> float | None:
 
 
 async def summary(session: AsyncSession, *, meta: Any) -> Summary:
-    """City-wide counts by status, from the last pass."""
+    """City-wide counts by status, from the last pass (which stored them with its generation)."""
     key = ("summary", meta.generation) if meta is not None else None
     cached = _cached(key) if key else None
+    if cached is None and meta is not None and meta.counts:
+        cached = (ByStatus(**meta.counts["by_status"]), meta.counts["flapping"], meta.counts["open_incidents"])
     if cached is None:
         rows = (
             await session.execute(
@@ -136,21 +139,46 @@ async def groups(session: AsyncSession, *, meta: Any, by: str, district: str | N
     cached = _cached(key) if key else None
     if cached is not None:
         return Groups.model_validate(cached)
+    if by == "district" and district is None and meta is not None and meta.counts and "by_district" in meta.counts:
+        # The wall's favourite view: stored by the pass with its generation.
+        stored = [
+            _Row(code, status, n)
+            for code, statuses in meta.counts["by_district"].items()
+            for status, n in statuses.items()
+        ]
+        result = _groups_from_rows(by, stored, {})
+        if key:
+            _store(key, result.model_dump())
+        return result
     where = "WHERE h.district = :district" if district else ""
     if by == "tag":
         sql = f"SELECT t AS key, h.status, count(*) AS n FROM camera_health h, unnest(h.tags) t {where} GROUP BY 1, 2"
     else:
         sql = f"SELECT {GROUP_COLUMNS[by]} AS key, h.status, count(*) AS n FROM camera_health h {where} GROUP BY 1, 2"
     rows = (await session.execute(text(sql), {"district": district} if district else {})).all()
-    table: dict[str | None, dict[str, int]] = {}
-    for r in rows:
-        table.setdefault(r.key, {})[r.status] = r.n
     labels: dict[str, str] = {}
     if by == "gateway":
-        ids = [uuid.UUID(k) for k in table if k]
+        ids = [uuid.UUID(r.key) for r in rows if r.key]
         if ids:
             found = await session.execute(text("SELECT id::text, code FROM gateway WHERE id = ANY(:ids)"), {"ids": ids})
             labels = {r.id: r.code for r in found}
+    result = _groups_from_rows(by, rows, labels)
+    if key:
+        _store(key, result.model_dump())
+    return result
+
+
+@dataclass
+class _Row:
+    key: str | None
+    status: str
+    n: int
+
+
+def _groups_from_rows(by: str, rows: Sequence[Any], labels: dict[str, str]) -> Groups:
+    table: dict[str | None, dict[str, int]] = {}
+    for r in rows:
+        table.setdefault(r.key, {})[r.status] = r.n
     items = []
     for k in sorted(table, key=lambda x: (x is None, x or "")):
         counts = ByStatus(**table[k])
@@ -163,10 +191,7 @@ async def groups(session: AsyncSession, *, meta: Any, by: str, district: str | N
                 availability_pct=_availability(counts),
             )
         )
-    result = Groups(by=by, items=items)
-    if key:
-        _store(key, result.model_dump())
-    return result
+    return Groups(by=by, items=items)
 
 
 def parse_statuses(raw: list[str] | None) -> list[str] | None:
@@ -251,6 +276,27 @@ _LIST_COLUMNS = """
 """
 
 
+def _camera_dict(r: Any, factor: float) -> dict[str, Any]:
+    """A list row as the API shows it (the CameraHealthRead fields), without building a model per row."""
+    return {
+        "id": r.camera_id,
+        "code": r.code,
+        "name": r.name,
+        "district": r.district,
+        "ward": r.ward,
+        "latitude": r.latitude,
+        "longitude": r.longitude,
+        "status": r.status,
+        "reason": r.reason,
+        "since": r.since,
+        "flapping": r.flapping,
+        "last_seen": r.last_seen,
+        "heartbeat_interval_s": r.interval_s,
+        "offline_after_s": r.interval_s * factor,
+        "incident_id": r.incident_id,
+    }
+
+
 def _camera_read(r: Any, factor: float) -> CameraHealthRead:
     return CameraHealthRead(
         id=r.camera_id,
@@ -272,26 +318,37 @@ def _camera_read(r: Any, factor: float) -> CameraHealthRead:
 
 
 async def list_cameras(
-    session: AsyncSession, *, filters: dict[str, Any], limit: int, cursor: str | None
-) -> tuple[list[CameraHealthRead], str | None]:
-    """Cameras with their verdicts, worst first (offline, degraded, unknown, online, maintenance; longest first)."""
-    position = decode_cursor(cursor, keys=("r", "s", "i"))
+    session: AsyncSession, *, filters: dict[str, Any], limit: int, cursor: str | None, sort: str = "worst"
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Cameras with their verdicts: worst first (offline, degraded, unknown, online, maintenance; longest
+    first within a status), or by code."""
     where, params = await camera_filters(session, filters)
-    if position is not None:
-        try:
-            params.update(
-                r=int(position["r"]), s=datetime.fromisoformat(str(position["s"])), i=uuid.UUID(str(position["i"]))
-            )
-        except (ValueError, TypeError):
-            raise BadRequest("the cursor is not valid; use next_cursor from a previous page") from None
-        where.append("(h.rank, h.since, h.camera_id) > (:r, :s, :i)")
+    if sort == "code":
+        position = decode_cursor(cursor, keys=("c",))
+        if position is not None:
+            where.append("c.code > :c")
+            params["c"] = str(position["c"])
+        order = "c.code"
+    else:
+        position = decode_cursor(cursor, keys=("r", "s", "i"))
+        if position is not None:
+            try:
+                params.update(
+                    r=int(position["r"]),
+                    s=datetime.fromisoformat(str(position["s"])),
+                    i=uuid.UUID(str(position["i"])),
+                )
+            except (ValueError, TypeError):
+                raise BadRequest("the cursor is not valid; use next_cursor from a previous page") from None
+            where.append("(h.rank, h.since, h.camera_id) > (:r, :s, :i)")
+        order = "h.rank, h.since, h.camera_id"
     sql = f"""
         SELECT {_LIST_COLUMNS}
         FROM camera_health h
         JOIN camera c ON c.id = h.camera_id
         LEFT JOIN camera_state s ON s.camera_id = h.camera_id
         {"WHERE " + " AND ".join(where) if where else ""}
-        ORDER BY h.rank, h.since, h.camera_id
+        ORDER BY {order}
         LIMIT :limit
     """
     rows = (await session.execute(text(sql), {**params, "limit": limit + 1})).all()
@@ -299,8 +356,11 @@ async def list_cameras(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor({"r": last.rank, "s": last.since.isoformat(), "i": str(last.camera_id)})
-    return [_camera_read(r, factor) for r in rows[:limit]], next_cursor
+        if sort == "code":
+            next_cursor = encode_cursor({"c": last.code})
+        else:
+            next_cursor = encode_cursor({"r": last.rank, "s": last.since.isoformat(), "i": str(last.camera_id)})
+    return [_camera_dict(r, factor) for r in rows[:limit]], next_cursor
 
 
 async def find_camera(session: AsyncSession, ref: str) -> Camera:

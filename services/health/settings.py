@@ -29,6 +29,9 @@ class HealthSettings(BaseSettings):
     evaluator_enabled: bool = True
     evaluate_every_s: float = Field(default=1.0, gt=0, le=60)
     leader_retry_s: float = Field(default=1.0, gt=0, le=60)
+    max_changes_per_pass: int = Field(
+        default=10000, ge=100, description="verdicts written per pass; more (a bulk import) spill into the next"
+    )
 
     # Incidents: >= incident_min_cameras going offline within incident_window_s behind one gateway or in one area.
     incident_min_cameras: int = Field(default=5, ge=2)

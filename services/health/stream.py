@@ -67,7 +67,7 @@ class Broadcaster:
         if not self._started:
             self._started = True
             self._task = asyncio.create_task(self._run(), name="health-sse-listener")
-        await asyncio.wait_for(self._ready.wait(), 10)
+        await asyncio.wait_for(self._ready.wait(), 5)
 
     async def stop(self) -> None:
         """Stop listening."""

@@ -256,6 +256,8 @@ async def _post(client: httpx.AsyncClient, row: Any, settings: HealthSettings) -
         response = await client.post(row.url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return False, None, f"{type(exc).__name__}: {str(exc)[:200]}"
+    except Exception as exc:  # a broken target must never stall the queue for the others
+        return False, None, type(exc).__name__
     if 200 <= response.status_code < 300:
         return True, response.status_code, None
     return False, response.status_code, f"HTTP {response.status_code}"

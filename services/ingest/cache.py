@@ -80,11 +80,11 @@ class DeviceCache:
         device = self._by_hash.get(token_hash)
         if device is not None:
             self.hits += 1
-            metrics.CACHE_HIT.inc()
+            metrics.bump(metrics.CACHE_HIT)
             return device
         if token_hash in self._unknown:
             self.hits += 1
-            metrics.CACHE_HIT.inc()
+            metrics.bump(metrics.CACHE_HIT)
             return None
         return MISSING
 
@@ -98,7 +98,7 @@ class DeviceCache:
     async def lookup(self, token_hash: str) -> Device | None:
         """Look a hash up in the database, together with the other misses of this moment."""
         self.misses += 1
-        metrics.CACHE_MISS.inc()
+        metrics.bump(metrics.CACHE_MISS)
         future = self._pending.get(token_hash)
         if future is None:
             future = asyncio.get_running_loop().create_future()

@@ -8,13 +8,14 @@ import asyncpg  # type: ignore[import-untyped]
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from services.ingest import metrics
 from services.ingest.front import BATCH_PATH, SINGLE_PATH, HeartbeatFront, RateLimiter
 from services.ingest.router import router
 from services.ingest.runtime import IngestRuntime
 from services.ingest.schemas import openapi_components
 from services.ingest.settings import IngestSettings, get_ingest_settings
 from shared.app import create_app
-from shared.db import database_url, make_engine, plain_url
+from shared.db import async_url, database_url, make_engine, plain_url
 from shared.settings import get_database_settings
 
 
@@ -44,11 +45,14 @@ class IngestApp(FastAPI):
     front: HeartbeatFront
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in _FAST_PATHS:
-            runtime = getattr(self.state, "ingest", None)
-            if runtime is not None:
-                await self.front.serve(runtime, scope, receive, send)
-                return
+        if scope["type"] == "http":
+            if scope["method"] == "POST" and scope["path"] in _FAST_PATHS:
+                runtime = getattr(self.state, "ingest", None)
+                if runtime is not None:
+                    await self.front.serve(runtime, scope, receive, send)
+                    return
+            elif scope["path"] == "/metrics":
+                metrics.publish()
         await super().__call__(scope, receive, send)
 
 
@@ -77,7 +81,7 @@ def build_app(url: str | None = None, settings: IngestSettings | None = None) ->
         description="Durable heartbeats from cameras and gateways.",
         routers=[router],
         extra_lifespan=runtime_lifespan,
-        engine_factory=(lambda: make_engine(url, application_name="citycam-ingest")) if url else None,
+        engine_factory=(lambda: make_engine(async_url(url), application_name="citycam-ingest")) if url else None,
         path_limits=[("/v1/heartbeats/batch", settings.max_batch_body_bytes)],
         app_class=IngestApp,
     )

@@ -1,4 +1,9 @@
-"""Ingest metrics. Labelled children are resolved once here, so the hot path only increments."""
+"""Ingest metrics. Labelled children are resolved once here; the hot path's counters are bumped in
+a plain dict and added to Prometheus by `publish()` (every second, and before each /metrics scrape),
+because a prometheus-client increment costs a lock and, in multiprocess mode, an mmap write."""
+
+from collections import defaultdict
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -73,4 +78,22 @@ _REJECTED = {
 
 def rejected(endpoint: str, reason: str, count: int = 1) -> None:
     """Count refused heartbeats."""
-    _REJECTED[(endpoint, reason)].inc(count)
+    _pending[_REJECTED[(endpoint, reason)]] += count
+
+
+_pending: defaultdict[Any, int] = defaultdict(int)
+
+
+def bump(child: Any, amount: int = 1) -> None:
+    """Count on a counter child, published later by publish()."""
+    _pending[child] += amount
+
+
+def publish() -> None:
+    """Add the bumped counts to their Prometheus counters."""
+    if not _pending:
+        return
+    items = list(_pending.items())
+    _pending.clear()
+    for child, amount in items:
+        child.inc(amount)

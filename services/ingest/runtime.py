@@ -3,6 +3,7 @@ per-request session one, plus the housekeeping loop (retention, limiter pruning,
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 import uuid
@@ -14,7 +15,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest import metrics
-from services.ingest.cache import DeviceCache
+from services.ingest.cache import MISSING, DeviceCache
 from services.ingest.front import RateLimiter
 from services.ingest.service import (
     Device,
@@ -47,6 +48,12 @@ class IngestRuntime:
 
     async def start(self) -> None:
         """Start the writer, the listener and the housekeeping loop; none waits for the database."""
+        if self.settings.gc_tuning:
+            # Everything loaded so far lives for the process: keep the collector from rescanning it,
+            # and collect the young generation less often (the hot path allocates short-lived objects).
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(self.settings.gc_gen0_threshold, 20, 20)
         self.writer.start()
         await self.cache.start()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="ingest-housekeeping")
@@ -59,6 +66,7 @@ class IngestRuntime:
                 await self._housekeeping
         await self.writer.close()
         await self.cache.close()
+        metrics.publish()
 
     async def device(self, token_hash: str) -> Device | None:
         """The device behind a token hash."""
@@ -68,10 +76,13 @@ class IngestRuntime:
         """The cameras behind a gateway."""
         return await self.cache.cameras_of(gateway_id)
 
+    def cached(self, token_hash: str) -> Any:
+        """The cached device, None for a known-bad hash, MISSING when it must be looked up."""
+        return self.cache.get(token_hash)
+
     async def store(self, rows: list[HeartbeatRow], gateway: GatewayBeat | None) -> None:
         """Commit rows with the next group; Unavailable when they cannot be."""
-        unit = self.writer.submit(rows, gateway)
-        await self.writer.wait(unit)
+        await self.writer.submit(rows, gateway).future
 
     async def run_retention(self) -> None:
         """One run of the partition job (skipped when another replica holds its lock)."""
@@ -102,7 +113,7 @@ class IngestRuntime:
             )
 
     async def _housekeep(self) -> None:
-        next_retention = 0.0
+        next_retention = next_prune = 0.0
         while True:
             now = time.monotonic()
             if now >= next_retention:
@@ -113,9 +124,12 @@ class IngestRuntime:
                     metrics.RETENTION_RUNS.labels("failed").inc()
                     log.warning("heartbeat retention failed, retrying in a minute: %s", type(exc).__name__)
                     next_retention = now + min(60.0, self.settings.retention_interval_s)
-            self.limiter.prune(time.monotonic())
-            metrics.TOKEN_CACHE_HIT_RATIO.set(self.cache.hit_ratio)
-            await asyncio.sleep(5.0)
+            if time.monotonic() >= next_prune:
+                self.limiter.prune(time.monotonic())
+                metrics.TOKEN_CACHE_HIT_RATIO.set(self.cache.hit_ratio)
+                next_prune = time.monotonic() + 5.0
+            metrics.publish()
+            await asyncio.sleep(1.0)
 
 
 class SessionBackend:
@@ -130,6 +144,10 @@ class SessionBackend:
         sa_conn = await self.session.connection()
         raw = await sa_conn.get_raw_connection()
         return raw.driver_connection
+
+    def cached(self, token_hash: str) -> Any:
+        """Nothing is cached on a session: always MISSING."""
+        return MISSING
 
     async def device(self, token_hash: str) -> Device | None:
         """The device behind a token hash, read now."""

@@ -88,6 +88,7 @@ class BatchResult(msgspec.Struct):
 heartbeat_decoder = msgspec.json.Decoder(HeartbeatIn)
 batch_item_decoder = msgspec.json.Decoder(BatchHeartbeatIn)
 batch_envelope_decoder = msgspec.json.Decoder(_BatchEnvelope)
+batch_decoder = msgspec.json.Decoder(BatchIn)
 encoder = msgspec.json.Encoder()
 
 

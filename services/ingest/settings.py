@@ -24,8 +24,8 @@ class IngestSettings(BaseSettings):
     max_flush_rows: int = Field(default=500, ge=1, le=20000)
     # Back-pressure: rows waiting for a flush beyond this are refused with 503 at once.
     max_pending_rows: int = Field(default=8000, ge=1)
-    # A request whose commit has not come back after this long gets a 503 (it may still commit).
-    commit_wait_s: float = Field(default=5.0, gt=0)
+    # A request still queued (not yet taken by a flusher) after this long gets a 503: never stored.
+    commit_wait_s: float = Field(default=2.0, gt=0)
     flush_timeout_s: float = Field(default=5.0, gt=0)
     reconnect_interval_s: float = Field(default=0.2, gt=0)
     connect_timeout_s: float = Field(default=1.0, gt=0)
@@ -34,6 +34,10 @@ class IngestSettings(BaseSettings):
     # Token-cache misses are looked up together; unknown hashes are remembered up to this many.
     negative_cache_size: int = Field(default=50_000, ge=0)
     listener_check_interval_s: float = Field(default=5.0, gt=0)
+
+    # Freeze the startup heap and collect generation 0 less often (off in tests sharing one process).
+    gc_tuning: bool = True
+    gc_gen0_threshold: int = Field(default=20_000, ge=700)
 
     # Retention of the daily heartbeat partitions.
     retention_days: int = Field(default=30, ge=1)

@@ -14,7 +14,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -40,14 +39,18 @@ class DeviceGone(Exception):
     """The device was deleted between authentication and commit."""
 
 
-@dataclass(slots=True)
 class Unit:
     """The rows of one request, committed together or not at all."""
 
-    rows: list[HeartbeatRow]
-    gateway: GatewayBeat | None
-    queued_at: float
-    future: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    __slots__ = ("future", "gateway", "queued_at", "rows")
+
+    def __init__(
+        self, rows: list[HeartbeatRow], gateway: GatewayBeat | None, queued_at: float, future: asyncio.Future[None]
+    ) -> None:
+        self.rows = rows
+        self.gateway = gateway
+        self.queued_at = queued_at
+        self.future = future
 
 
 class GroupCommitWriter:
@@ -61,6 +64,7 @@ class GroupCommitWriter:
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._watchdog: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
         self._closing = False
         self.healthy = False
         self.in_flight = 0
@@ -89,24 +93,21 @@ class GroupCommitWriter:
                     unit.future.set_exception(Unavailable("the database is not keeping up"))
 
     def submit(self, rows: list[HeartbeatRow], gateway: GatewayBeat | None = None) -> Unit:
-        """Queue rows for the next flush; raise Unavailable when they cannot be taken now."""
+        """Queue rows for the next flush; raise Unavailable when they cannot be taken now.
+
+        The caller awaits unit.future. No timer per request: a flush is bounded by flush_timeout_s and
+        the queue by max_pending_rows, and the watchdog fails units queued longer than commit_wait_s."""
         if self._closing:
             raise Unavailable("the service is shutting down")
         if not self.healthy:
             raise Unavailable("the database is unavailable")
         if self._queued_rows + len(rows) > self.settings.max_pending_rows and self._queued_rows:
             raise Unavailable("the database is not keeping up")
-        unit = Unit(rows, gateway, time.monotonic())
+        unit = Unit(rows, gateway, time.monotonic(), self._loop.create_future())
         self._queue.append(unit)
         self._queued_rows += len(rows)
         self._wakeup.set()
         return unit
-
-    async def wait(self, unit: Unit) -> None:
-        """Wait for the unit's commit; Unavailable if it failed or waited too long to be taken."""
-        # No timer per request: a flush is bounded by flush_timeout_s and the queue by max_pending_rows,
-        # so the wait is bounded; the watchdog fails units queued longer than commit_wait_s.
-        await unit.future
 
     def _take(self) -> list[Unit]:
         units: list[Unit] = []

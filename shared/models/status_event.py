@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -16,7 +17,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, utc_now_column
@@ -35,11 +36,8 @@ class CameraHealth(Base):
     __tablename__ = "camera_health"
     __table_args__ = (
         CheckConstraint(f"status IN {_STATUS_SQL}", name="status"),
-        Index("ix_camera_health_status", "status"),
         Index("ix_camera_health_rank_since", "rank", "since", "camera_id"),
         Index("ix_camera_health_district", "district"),
-        Index("ix_camera_health_gateway_id", "gateway_id"),
-        Index("ix_camera_health_tags", "tags", postgresql_using="gin"),
         Index("ix_camera_health_incident_id", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
         Index("ix_camera_health_flapping", "camera_id", postgresql_where=text("flapping")),
     )
@@ -115,3 +113,6 @@ class HealthMeta(Base):
     newest_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     leader: Mapped[str | None] = mapped_column(String(200), default=None)
     pass_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    # City-wide counts as of this generation ({"by_status": {...}, "flapping": n, "open_incidents": n}),
+    # so the most-polled read is one row.
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)

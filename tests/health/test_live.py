@@ -103,6 +103,7 @@ async def _lock_holders(engine) -> int:
             await conn.execute(
                 text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                     " AND ((classid::bigint << 32) | objid::bigint) = :key"
                 ),
                 {"key": LOCK_KEY},
@@ -136,7 +137,7 @@ async def test_one_leader_and_fail_over_when_it_dies(live, live_url) -> None:
             return follower.is_leader and follower.passes > 0
 
         assert await _wait_for(took_over, timeout=5)
-        assert time.monotonic() - died < 3
+        assert time.monotonic() - died < 5  # within seconds (retry every 0.2 s here)
         async with live.connect() as conn:
             assert (await conn.execute(text("SELECT leader FROM health_meta"))).scalar_one() == follower.name
     finally:
@@ -200,7 +201,7 @@ class Lines:
         return await anext(self.it)
 
 
-async def _read_events(lines: Lines, n: int, timeout: float = 5.0) -> tuple[list[int], list[str]]:
+async def _read_events(lines: Lines, n: int, timeout: float = 10.0) -> tuple[list[int], list[str]]:
     ids: list[int] = []
     comments: list[str] = []
 

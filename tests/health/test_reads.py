@@ -147,6 +147,13 @@ async def test_groups_etag_gives_304(health, make_key, city) -> None:
     assert again.status_code == 304
 
 
+async def test_groups_etag_stays_ascii_for_a_vietnamese_query(health, make_key, city) -> None:
+    headers = bearer(await make_key("monitor"))
+    r = await health.get("/v1/health/groups", params={"by": "district", "district": "Bình Thạnh"}, headers=headers)
+    assert r.status_code == 200
+    assert r.headers["etag"].isascii()
+
+
 async def test_detail_has_last_heartbeat_and_transitions(health, make_key, city) -> None:
     r = await health.get("/v1/health/cameras/Q1-DEG", headers=bearer(await make_key("field")))
     body = r.json()
@@ -279,3 +286,39 @@ async def test_bad_paths_and_params_are_4xx_problems(health, make_key, path) -> 
 async def test_stream_rejects_a_garbage_last_event_id(health, make_key) -> None:
     r = await health.get("/v1/health/stream", headers={**bearer(await make_key("monitor")), "Last-Event-ID": "abc"})
     assert r.status_code == 422
+
+
+async def test_openapi_documents_the_health_api(health) -> None:
+    r = await health.get("/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    for path in (
+        "/v1/health/summary",
+        "/v1/health/groups",
+        "/v1/health/cameras",
+        "/v1/health/cameras/{camera}",
+        "/v1/health/availability",
+        "/v1/health/events",
+        "/v1/health/stream",
+        "/v1/health/incidents",
+        "/v1/health/webhooks",
+        "/v1/health/map.geojson",
+        "/v1/health/sd",
+    ):
+        assert path in paths
+
+
+async def test_list_sorted_by_code_pages_in_code_order(health, make_key, city) -> None:
+    headers = bearer(await make_key("monitor"))
+    first = (await health.get("/v1/health/cameras?sort=code&limit=3", headers=headers)).json()
+    rest = (await health.get(f"/v1/health/cameras?sort=code&cursor={first['next_cursor']}", headers=headers)).json()
+    codes = [c["code"] for c in first["items"] + rest["items"]]
+    assert codes == sorted(codes) and len(codes) == 5
+    assert rest["next_cursor"] is None
+
+
+async def test_a_cursor_from_another_sort_is_400(health, make_key, city) -> None:
+    headers = bearer(await make_key("monitor"))
+    first = (await health.get("/v1/health/cameras?limit=1", headers=headers)).json()
+    r = await health.get(f"/v1/health/cameras?sort=code&cursor={first['next_cursor']}", headers=headers)
+    assert r.status_code == 400

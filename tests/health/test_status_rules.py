@@ -152,3 +152,20 @@ async def test_no_change_no_event(session, run_pass) -> None:
     result = await run_pass(6)
     assert result.events == 0
     assert len(await events_of(session, cam)) == 1
+
+
+async def test_a_bulk_import_is_absorbed_over_bounded_passes_known_cameras_first(session, run_pass) -> None:
+    from sqlalchemy import text
+
+    known = await add_camera(session, "Q1-KNOWN", interval=5)
+    await heartbeat(session, known, at(0))
+    await run_pass(1)
+    for i in range(150):
+        await add_camera(session, f"NEW-{i:03d}")
+    result = await run_pass(16, max_changes_per_pass=100)
+    assert result.backlog
+    assert (await health_row(session, known)).status == "offline"  # not delayed by the import
+    result = await run_pass(16.5, max_changes_per_pass=100)
+    assert not result.backlog
+    total = (await session.execute(text("SELECT count(*) FROM camera_health"))).scalar_one()
+    assert total == 151

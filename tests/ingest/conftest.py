@@ -103,7 +103,7 @@ async def wait_until_running(app: IngestApp, timeout: float = 10.0) -> None:
 @asynccontextmanager
 async def running_app(url: str, **overrides: Any) -> AsyncIterator[tuple[IngestApp, httpx.AsyncClient]]:
     """The ingest app with its lifespan running against url, and a client for it."""
-    app = build_app(url, IngestSettings(**overrides))
+    app = build_app(url, IngestSettings(**{"gc_tuning": False, **overrides}))
     assert isinstance(app, IngestApp)
     async with app.router.lifespan_context(app):
         await wait_until_running(app)

@@ -122,6 +122,7 @@ async def test_database_stopped_and_started_under_load(own_postgres) -> None:
         await conn.close()
 
 
+@pytest.mark.e2e
 async def test_sigterm_under_load_loses_no_acknowledged_heartbeat(
     live_url, db: asyncpg.Connection, tmp_path: Path
 ) -> None:

@@ -6,6 +6,11 @@ Create Date: 2026-11-26
 
 Reserved slot in the single chain for the ingest service's schema additions, so the three services'
 work can land independently without forking the chain.
+
+Ingest needs no schema change here: the daily partitions of heartbeat (heartbeat_pYYYYMMDD) are
+runtime objects, created ahead and dropped after the retention period by the ingest retention job
+(services/ingest/service.py, maintain_partitions); rows that land in heartbeat_default before their
+day's partition exists are moved into it when it is created.
 """
 
 from collections.abc import Sequence

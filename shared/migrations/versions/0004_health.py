@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("newest_heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("leader", sa.String(length=200), nullable=True),
         sa.Column("pass_ms", sa.Float(), nullable=True),
+        sa.Column("counts", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.CheckConstraint("id = 1", name=op.f("ck_health_meta_singleton")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_health_meta")),
     )
@@ -128,7 +129,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_camera_health_flapping", "camera_health", ["camera_id"], unique=False, postgresql_where=sa.text("flapping")
     )
-    op.create_index("ix_camera_health_gateway_id", "camera_health", ["gateway_id"], unique=False)
     op.create_index(
         "ix_camera_health_incident_id",
         "camera_health",
@@ -136,7 +136,9 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("incident_id IS NOT NULL"),
     )
-    op.create_index("ix_camera_health_tags", "camera_health", ["tags"], unique=False, postgresql_using="gin")
+    # Every pass rewrites the rows whose verdict changed: indexes are kept to what the reads use
+    # (status filters go through rank).
+    op.drop_index("ix_camera_health_status", table_name="camera_health")
     op.create_index("ix_camera_health_rank_since", "camera_health", ["rank", "since", "camera_id"], unique=False)
     op.add_column(
         "status_event",
@@ -159,11 +161,10 @@ def downgrade() -> None:
     )
     op.drop_column("status_event", "recorded_at")
     op.drop_index("ix_camera_health_rank_since", table_name="camera_health")
-    op.drop_index("ix_camera_health_tags", table_name="camera_health", postgresql_using="gin")
+    op.create_index("ix_camera_health_status", "camera_health", ["status"], unique=False)
     op.drop_index(
         "ix_camera_health_incident_id", table_name="camera_health", postgresql_where=sa.text("incident_id IS NOT NULL")
     )
-    op.drop_index("ix_camera_health_gateway_id", table_name="camera_health")
     op.drop_index("ix_camera_health_flapping", table_name="camera_health", postgresql_where=sa.text("flapping"))
     op.drop_index("ix_camera_health_district", table_name="camera_health")
     op.drop_column("camera_health", "camera_version")
