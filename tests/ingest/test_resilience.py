@@ -146,7 +146,8 @@ async def test_sigterm_under_load_loses_no_acknowledged_heartbeat(
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 20
+            # A bound for a loaded machine (CI shares its cores), not a performance figure.
+            deadline = time.monotonic() + 60
             while True:
                 try:
                     if (await client.get("/readyz")).status_code == 200:
