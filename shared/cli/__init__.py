@@ -2,7 +2,7 @@
 
 import typer
 
-from shared.cli import areas, db, keys, stack
+from shared.cli import areas, db, keys, simulate, stack
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(db.app, name="db", help="The embedded Postgres (used when DATABASE_URL is unset).")
@@ -10,3 +10,5 @@ app.add_typer(keys.app, name="keys", help="API keys for people and systems.")
 app.add_typer(areas.app, name="areas", help="Reference areas (districts, wards).")
 app.command("migrate")(stack.migrate)
 app.command("up")(stack.up)
+app.command("simulate")(simulate.simulate)
+app.command("demo")(simulate.demo)

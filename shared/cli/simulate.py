@@ -1,0 +1,269 @@
+"""`citycam simulate` and `citycam demo`: a simulated city of cameras against the running services."""
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from shared import embedded
+from shared.cli import stack
+from shared.cli.common import console, run
+from shared.cli.keys import _create as create_key
+from shared.settings import get_auth_settings, get_database_settings, get_port_settings
+from shared.simulator import scenarios
+from shared.simulator.client import Credentials, RegistrationError, register
+from shared.simulator.fleet import Fleet, generate_fleet
+from shared.simulator.runner import Runner, RunOptions
+from shared.simulator.settings import get_simulator_settings
+from shared.simulator.stats import RunStats, percentile
+
+ScenarioOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scenario",
+        "-s",
+        help=f"Repeatable: {', '.join(scenarios.SCENARIOS)} or all (default steady)",
+    ),
+]
+
+
+def read_api_key(explicit: str | None) -> str:
+    """The key given, else CITYCAM_SIM_API_KEY, else the bootstrap admin key file."""
+    settings = get_simulator_settings()
+    key = explicit or settings.api_key
+    if key:
+        return key
+    path = settings.key_file()
+    try:
+        return path.read_text().strip()
+    except OSError:
+        console.print(f"[red]no API key: pass --api-key or run `citycam migrate` to write {path}[/]")
+        raise typer.Exit(2) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _summary(stats: RunStats, elapsed: float) -> Table:
+    table = Table(title=f"simulation summary ({elapsed:.0f} s)", show_header=True)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("requests sent", f"{stats.requests:,}")
+    table.add_row("heartbeats sent", f"{stats.heartbeats:,}")
+    table.add_row("accepted (202)", f"{stats.accepted:,}")
+    table.add_row("rejected", f"{sum(stats.rejected.values()):,}")
+    for reason, count in stats.rejected.most_common():
+        table.add_row(f"  {reason}", f"{count:,}")
+    for label, reservoir in (("single", stats.single_ms), ("batch", stats.batch_ms)):
+        values = reservoir.values
+        if values:
+            marks = " / ".join(f"{percentile(values, q):.1f}" for q in (50, 90, 99))
+            table.add_row(f"{label} latency p50/p90/p99 ms", f"{marks} (max {max(values):.1f})")
+    return table
+
+
+async def _register(fleet: Fleet, registry_url: str, key: str) -> Credentials:
+    with _progress() as progress:
+        return await register(fleet, registry_url=registry_url, api_key=key, progress=progress)
+
+
+async def _run(runner: Runner) -> RunStats:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    status = Text(runner.status())
+    try:
+        with Live(status, console=console, refresh_per_second=4, transient=False) as live:
+
+            def tick() -> None:
+                live.update(Text(runner.status()))
+
+            stats = await runner.run(stop, on_tick=tick)
+            live.update(Text(runner.status()))
+        console.print()
+        return stats
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def simulate_fleet(
+    *,
+    cameras: int,
+    seed: int,
+    gateway_share: float,
+    names: list[str],
+    duration: float,
+    story: float | None,
+    concurrency: int,
+    key: str,
+    power_cut_at: float | None,
+    power_cut_length: float | None,
+    blip_at: float | None,
+    blip_length: float,
+) -> RunStats:
+    """Generate, register and run a fleet; print the summary; return the stats."""
+    registry_url, ingest_url, _ = get_simulator_settings().urls()
+    try:
+        scenario = scenarios.build(
+            names,
+            power_cut_at=power_cut_at,
+            power_cut_length=power_cut_length,
+            blip_at=blip_at,
+            blip_length=blip_length,
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    fleet = generate_fleet(cameras, seed=seed, gateway_share=gateway_share)
+    behind = sum(len(g.cameras) for g in fleet.gateways)
+    console.print(
+        f"fleet: {len(fleet.cameras):,} cameras in 22 districts, {len(fleet.gateways)} NVR gateways "
+        f"({behind:,} cameras behind them); registering at {registry_url}"
+    )
+    try:
+        creds = run(_register(fleet, registry_url, key))
+    except httpx.TransportError as exc:
+        console.print(
+            f"[red]cannot reach the registry at {registry_url} ({type(exc).__name__}): is `citycam up` running?[/]"
+        )
+        raise typer.Exit(1) from None
+    except (RegistrationError, OSError) as exc:
+        console.print(f"[red]registration failed: {exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"registered via {creds.import_used}: {len(creds.camera_tokens):,} camera tokens, "
+        f"{len(creds.gateway_tokens)} gateway tokens, {len(creds.rejected):,} refused"
+    )
+    for code, why in list(creds.rejected.items())[:5]:
+        console.print(f"  refused {code}: {why}")
+    options = RunOptions(ingest_url=ingest_url, duration_s=duration, concurrency=concurrency, seed=seed, story_s=story)
+    runner = Runner(fleet, creds, scenario, options)
+    console.print(
+        f"sending heartbeats to {ingest_url} for up to {duration:.0f} s, scenario {scenario.name} (Ctrl-C stops)"
+    )
+    stats = run(_run(runner))
+    console.print(_summary(stats, runner.elapsed()))
+    return stats
+
+
+def simulate(
+    cameras: Annotated[int, typer.Option(min=1, max=200_000, help="How many cameras to register")] = 10_000,
+    scenario: ScenarioOption = None,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of heartbeats before stopping")] = 600.0,
+    api_key: Annotated[str | None, typer.Option(help="An admin or field key (default: .data/admin.key)")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated fleet")] = 42,
+    gateway_share: Annotated[float, typer.Option(min=0, max=1, help="Share of cameras behind NVRs")] = 0.3,
+    concurrency: Annotated[int, typer.Option(min=1, max=2000, help="Requests in flight at most")] = 128,
+    power_cut_at: Annotated[float | None, typer.Option(help="Seconds in (default 20% of the run)")] = None,
+    power_cut_length: Annotated[float | None, typer.Option(help="Seconds (default half the run)")] = None,
+    blip_at: Annotated[float | None, typer.Option(help="Seconds in (default 40% of the run)")] = None,
+    blip_length: Annotated[float, typer.Option(help="Seconds the city's uplink is down")] = 60.0,
+) -> None:
+    """Register a simulated fleet through the registry API, then send its heartbeats to ingest."""
+    simulate_fleet(
+        cameras=cameras,
+        seed=seed,
+        gateway_share=gateway_share,
+        names=scenario or ["steady"],
+        duration=duration,
+        story=None,
+        concurrency=concurrency,
+        key=read_api_key(api_key),
+        power_cut_at=power_cut_at,
+        power_cut_length=power_cut_length,
+        blip_at=blip_at,
+        blip_length=blip_length,
+    )
+
+
+def _demo_key(url: str) -> str:
+    configured = get_auth_settings().admin_key
+    if configured:
+        return configured
+    key_file: Path = get_database_settings().data_dir / "admin.key"
+    with contextlib.suppress(OSError):
+        key = key_file.read_text().strip()
+        if key:
+            return key
+    # The database has an admin key whose secret is not on disk: issue one for the demo.
+    return run(create_key(url, "demo-admin", "admin", None))
+
+
+def _print_urls(key: str) -> None:
+    registry_url, ingest_url, health_url = get_simulator_settings().urls()
+    auth = f'-H "Authorization: Bearer {key}"'
+    console.print("[bold green]citycam demo is running[/]; open:")
+    console.print(f"  API docs        {registry_url}/docs  {ingest_url}/docs  {health_url}/docs")
+    console.print(f"  summary         curl {auth} {health_url}/v1/health/summary")
+    console.print(f"  map (GeoJSON)   curl {auth} {health_url}/v1/health/map.geojson")
+    console.print(f"  live events     curl -N {auth} {health_url}/v1/health/stream")
+    console.print(f"  admin key       {key}")
+
+
+def demo(
+    cameras: Annotated[int, typer.Option(min=1, max=200_000, help="How many cameras to simulate")] = 10_000,
+    scenario: ScenarioOption = None,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds before the demo stops by itself")] = 24 * 3600.0,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz")] = 120.0,
+) -> None:
+    """Everything `citycam up` does, plus a simulated city: a power cut at 2 min, a network blip at 10 min."""
+    # The services' per-request access logs would drown the live status line.
+    os.environ.setdefault("CITYCAM_LOG_LEVEL", "WARNING")
+    url, started_db = stack.migrate_and_bootstrap()
+    ports = get_port_settings()
+    specs = [
+        ("registry", ports.registry_port, 1),
+        ("ingest", ports.ingest_port, ports.ingest_workers),
+        ("health", ports.health_port, 1),
+    ]
+    children = [stack._spawn(name, port, ports.host, url, workers) for name, port, workers in specs]
+    exit_code = 0
+    try:
+        if not stack._wait_ready(children, ports.host, ready_timeout):
+            console.print("[bold red]a service did not become ready[/]")
+            raise typer.Exit(1)
+        key = _demo_key(url)
+        _print_urls(key)
+        simulate_fleet(
+            cameras=cameras,
+            seed=42,
+            gateway_share=0.3,
+            names=scenario or ["all"],
+            duration=duration,
+            story=1800.0,
+            concurrency=128,
+            key=key,
+            power_cut_at=120.0,
+            power_cut_length=300.0,
+            blip_at=600.0,
+            blip_length=45.0,
+        )
+        _print_urls(key)
+    except KeyboardInterrupt:
+        exit_code = 130
+    finally:
+        console.print("stopping services")
+        stack._stop(children)
+        if started_db:
+            settings = get_database_settings()
+            embedded.stop(settings.data_dir, settings.embedded_port)
+            console.print("embedded Postgres stopped")
+    raise typer.Exit(exit_code)
