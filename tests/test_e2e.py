@@ -121,8 +121,13 @@ def test_up_exits_non_zero_when_a_service_dies(e2e_database: str, tmp_path: Path
             if "services.ingest.main:app" in " ".join(child.cmdline())
         ]
         assert ingest_children
-        ingest_children[0].kill()
+        master = ingest_children[0]
+        workers = master.children(recursive=True)
+        master.kill()
         assert process.wait(timeout=40) == 1
+        # The dead master's workers must not outlive it, holding the port.
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == []
     finally:
         if process.poll() is None:
             process.kill()

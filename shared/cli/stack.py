@@ -1,5 +1,6 @@
 """`citycam migrate` and `citycam up`: bring the database to the head and run the three services."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -92,7 +93,9 @@ def _spawn(name: str, port: int, host: str, url: str, workers: int) -> Child:
     ]
     if workers > 1:
         cmd += ["--workers", str(workers)]
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Each service leads its own process group, so stopping it also reaches uvicorn's workers even
+    # when their master has died (they would otherwise linger, holding the port).
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     assert process.stdout is not None
     threading.Thread(target=_pump, args=(name, process.stdout), daemon=True).start()
     return Child(name=name, port=port, process=process)
@@ -114,17 +117,33 @@ def _wait_ready(children: list[Child], host: str, timeout_s: float) -> bool:
     return not pending
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
 def _stop(children: list[Child], timeout_s: float = 25.0) -> None:
+    """SIGTERM every service's process group, wait for a graceful exit, SIGKILL what is left."""
     for child in children:
-        if child.process.poll() is None:
-            child.process.send_signal(signal.SIGTERM)
+        _signal_group(child.process.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     for child in children:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
+        while _group_alive(child.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _signal_group(child.process.pid, signal.SIGKILL)
+        child.process.wait()
 
 
 def up(
