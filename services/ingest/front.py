@@ -196,7 +196,7 @@ def unavailable(detail: str, retry_after_s: int = 1) -> Reject:
 
 def check_media_type(content_type: bytes | None) -> None:
     """JSON bodies only (a missing Content-Type is read as JSON: small devices often omit it)."""
-    if content_type is None:
+    if content_type is None or content_type == b"application/json":
         return
     media = content_type.split(b";", 1)[0].strip().lower()
     if media != b"application/json" and not media.endswith(b"+json"):
