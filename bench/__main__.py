@@ -36,7 +36,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="a Postgres server to create the bench database on (default: an embedded one under --work-dir)",
     )
     parser.add_argument("--database-name", default="citycam_bench", help="the bench database (dropped and recreated)")
-    parser.add_argument("--ingest-workers", type=int, default=2, help="uvicorn workers for ingest and the no-op")
+    parser.add_argument("--ingest-workers", type=int, default=1, help="uvicorn workers for ingest and the no-op")
     parser.add_argument(
         "--only", action="append", choices=["ingest", "health", "registry"], help="run only these suites (repeatable)"
     )

@@ -47,7 +47,7 @@ class BenchStack:
     work_dir: Path
     server_url: str | None = None  # a postgresql:// URL of a server to create the bench database on
     database_name: str = "citycam_bench"
-    ingest_workers: int = 2
+    ingest_workers: int = 1
     env: dict[str, str] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     database_url: str = ""

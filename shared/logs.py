@@ -78,9 +78,14 @@ def configure_logging(service: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         lib_logger = logging.getLogger(name)
         lib_logger.handlers[:] = []
         lib_logger.propagate = True
-    # Access lines are written by our own middleware, with the request id and latency.
-    logging.getLogger("uvicorn.access").disabled = True
+    # Access lines are written by our own middleware, with the request id and latency. The uvicorn
+    # access logger reaches no handler at all: uvicorn formats a line per request (quoting the path,
+    # reading the peer address) whenever one is reachable, ~3% of a heartbeat's time.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    access.disabled = True

@@ -63,7 +63,8 @@ class PortSettings(BaseSettings):
     registry_port: int = Field(default=8001, ge=1, le=65535)
     ingest_port: int = Field(default=8002, ge=1, le=65535)
     health_port: int = Field(default=8003, ge=1, le=65535)
-    ingest_workers: int = Field(default=2, ge=1, le=16)
+    # One worker measured faster than two on 2 cores: it leaves the other core to Postgres (bench/results.md).
+    ingest_workers: int = Field(default=1, ge=1, le=16)
 
 
 @lru_cache

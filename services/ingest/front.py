@@ -196,7 +196,7 @@ def unavailable(detail: str, retry_after_s: int = 1) -> Reject:
 
 def check_media_type(content_type: bytes | None) -> None:
     """JSON bodies only (a missing Content-Type is read as JSON: small devices often omit it)."""
-    if content_type is None:
+    if content_type is None or content_type == b"application/json":
         return
     media = content_type.split(b";", 1)[0].strip().lower()
     if media != b"application/json" and not media.endswith(b"+json"):
@@ -210,7 +210,7 @@ def _row(camera_id: uuid.UUID, hb: HeartbeatIn, now: datetime, gateway_id: uuid.
         if skew < 0:
             metrics.bump(metrics.CLOCK_AHEAD)
             skew = -skew
-        metrics.CLOCK_SKEW.observe(skew)
+        metrics.CLOCK_SKEW_OBS.observe(skew)
     errors = hb.errors
     return HeartbeatRow(
         camera_id,
@@ -384,7 +384,9 @@ class _HttpMetrics:
     def __init__(self, service: str) -> None:
         self.service = service
         self._requests: dict[tuple[str, int], Any] = {}
-        self.latency = {path: HTTP_LATENCY.labels(service, "POST", path) for path in (SINGLE_PATH, BATCH_PATH)}
+        self.latency = {
+            path: metrics.Observations(HTTP_LATENCY.labels(service, "POST", path)) for path in (SINGLE_PATH, BATCH_PATH)
+        }
 
     def count(self, path: str, status: int) -> None:
         child = self._requests.get((path, status))

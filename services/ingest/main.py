@@ -43,11 +43,14 @@ class IngestApp(FastAPI):
     whose runtime is not running."""
 
     front: HeartbeatFront
+    # The running runtime, also app.state.ingest: read here as a plain attribute, since a State
+    # look-up goes through a Python __getattr__ on every heartbeat.
+    runtime: IngestRuntime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if scope["method"] == "POST" and scope["path"] in _FAST_PATHS:
-                runtime = getattr(self.state, "ingest", None)
+                runtime = self.runtime
                 if runtime is not None:
                     await self.front.serve(runtime, scope, receive, send)
                     return
@@ -68,10 +71,13 @@ def build_app(url: str | None = None, settings: IngestSettings | None = None) ->
         runtime = IngestRuntime(settings, app.state.limiter, _connector(url or database_url()))
         await runtime.start()
         app.state.ingest = runtime
+        assert isinstance(app, IngestApp)
+        app.runtime = runtime
         try:
             yield
         finally:
             # uvicorn has answered every in-flight request by now; commit anything still queued.
+            app.runtime = None
             del app.state.ingest
             await runtime.close()
 

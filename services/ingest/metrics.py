@@ -1,7 +1,9 @@
 """Ingest metrics. Labelled children are resolved once here; the hot path's counters are bumped in
-a plain dict and added to Prometheus by `publish()` (every second, and before each /metrics scrape),
-because a prometheus-client increment costs a lock and, in multiprocess mode, an mmap write."""
+a plain dict, and its histogram observations counted in plain per-bucket lists, and both are added to
+Prometheus by `publish()` (every second, and before each /metrics scrape), because a prometheus-client
+increment costs a lock and, in multiprocess mode, an mmap write (two per histogram observation)."""
 
+from bisect import bisect_left
 from collections import defaultdict
 from typing import Any
 
@@ -57,6 +59,45 @@ RETENTION_RUNS = Counter(
     ["outcome"],
 )
 
+
+class Observations:
+    """A histogram's observations counted per bucket in process, added to it by publish()."""
+
+    __slots__ = ("_bounds", "_counts", "_histogram", "_sum")
+
+    def __init__(self, histogram: Any) -> None:
+        # An unlabelled Histogram or a labelled child: both keep their buckets in these attributes.
+        self._histogram = histogram
+        self._bounds: list[float] = list(histogram._upper_bounds)
+        self._counts = [0] * len(self._bounds)
+        self._sum = 0.0
+        _observations.append(self)
+
+    def observe(self, value: float) -> None:
+        """Count one observation (value <= bound lands in that bound's bucket, as prometheus-client does)."""
+        self._counts[bisect_left(self._bounds, value)] += 1
+        self._sum += value
+
+    def publish(self) -> None:
+        """Add the counted observations to the histogram."""
+        counts = self._counts
+        if not any(counts):
+            return
+        self._counts = [0] * len(counts)
+        total, self._sum = self._sum, 0.0
+        buckets = self._histogram._buckets
+        for index, count in enumerate(counts):
+            if count:
+                buckets[index].inc(count)
+        self._histogram._sum.inc(total)
+
+
+_observations: list[Observations] = []
+
+CLOCK_SKEW_OBS = Observations(CLOCK_SKEW)
+GROUP_SIZE_OBS = Observations(GROUP_SIZE)
+COMMIT_SECONDS_OBS = Observations(COMMIT_SECONDS)
+
 ACCEPTED_SINGLE = ACCEPTED.labels("single")
 ACCEPTED_BATCH = ACCEPTED.labels("batch")
 CACHE_HIT = TOKEN_CACHE.labels("hit")
@@ -90,7 +131,9 @@ def bump(child: Any, amount: int = 1) -> None:
 
 
 def publish() -> None:
-    """Add the bumped counts to their Prometheus counters."""
+    """Add the bumped counts and the counted observations to their Prometheus metrics."""
+    for observations in _observations:
+        observations.publish()
     if not _pending:
         return
     items = list(_pending.items())

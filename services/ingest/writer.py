@@ -205,8 +205,8 @@ class GroupCommitWriter:
             return False
         finally:
             self.in_flight -= 1
-        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
-        metrics.GROUP_SIZE.observe(len(rows))
+        metrics.COMMIT_SECONDS_OBS.observe(time.perf_counter() - started)
+        metrics.GROUP_SIZE_OBS.observe(len(rows))
         for unit in units:
             if not unit.future.done():
                 unit.future.set_result(None)
