@@ -1,5 +1,6 @@
 """The app factory every service uses: lifespan-owned engine, probes, metrics, errors, middleware."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -76,6 +77,14 @@ def _add_problem_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _freeze_startup_heap() -> None:
+    # Everything imported and built at start-up (FastAPI, SQLAlchemy, pydantic schemas) lives for the
+    # whole process; left in the collected generations, every full collection walks it again, a
+    # 30-50 ms pause measured as the p99 of registry reads. Frozen, collections see only new objects.
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     *,
     service: str,
@@ -101,8 +110,10 @@ def create_app(
         try:
             if extra_lifespan is not None:
                 async with extra_lifespan(app):
+                    _freeze_startup_heap()
                     yield
             else:
+                _freeze_startup_heap()
                 yield
         finally:
             await engine.dispose()

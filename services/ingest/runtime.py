@@ -49,10 +49,8 @@ class IngestRuntime:
     async def start(self) -> None:
         """Start the writer, the listener and the housekeeping loop; none waits for the database."""
         if self.settings.gc_tuning:
-            # Everything loaded so far lives for the process: keep the collector from rescanning it,
-            # and collect the young generation less often (the hot path allocates short-lived objects).
-            gc.collect()
-            gc.freeze()
+            # The start-up heap is frozen by the shared app factory; here the young generation is
+            # collected less often, since the hot path allocates many short-lived objects.
             gc.set_threshold(self.settings.gc_gen0_threshold, 20, 20)
         self.writer.start()
         await self.cache.start()

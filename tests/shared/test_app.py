@@ -1,5 +1,6 @@
 """Probes, metrics and request ids, the same on every service."""
 
+import gc
 import json
 import logging
 
@@ -140,3 +141,11 @@ async def test_an_unexpected_error_is_a_500_problem_logged_with_the_request_id(c
     assert "simulated bug" not in r.text and "Traceback" not in r.text
     errors = [rec for rec in caplog.records if rec.levelno == logging.ERROR]
     assert errors and errors[-1].request_id == "bug-report-7"
+
+
+async def test_startup_heap_is_frozen_so_full_collections_skip_it() -> None:
+    gc.unfreeze()
+    async with FAILING_APP.router.lifespan_context(FAILING_APP):
+        frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    assert frozen > 10_000

@@ -8,6 +8,7 @@ from services.health.settings import HealthSettings
 from services.ingest.settings import IngestSettings
 from services.registry.settings import RegistrySettings
 from shared.settings import AuthSettings, DatabaseSettings, HttpSettings, LogSettings, PortSettings
+from shared.simulator.settings import SimulatorSettings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 CLASSES: list[type[BaseSettings]] = [
@@ -19,6 +20,7 @@ CLASSES: list[type[BaseSettings]] = [
     RegistrySettings,
     IngestSettings,
     HealthSettings,
+    SimulatorSettings,
 ]
 
 
