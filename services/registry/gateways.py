@@ -15,15 +15,15 @@ from services.registry.service import (
     check_location,
     code_after,
     diff,
+    issue_token,
     notify_device_changed,
     record_change,
     revoke_tokens,
 )
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.models import DeviceCredential, Gateway
+from shared.models import Gateway
 from shared.pagination import encode_cursor
-from shared.tokens import issue_device_token
 
 # The audited fields, in the API's order; id and the timestamps are the database's.
 GATEWAY_FIELDS = tuple(
@@ -77,8 +77,7 @@ async def create_gateway(
     gateway = Gateway(id=uuid.uuid4(), **values, version=1)
     session.add(gateway)
     await session.flush()
-    issued = issue_device_token()
-    session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, gateway_id=gateway.id))
+    issued = issue_token(session, gateway_id=gateway.id)
     await record_change(
         session,
         principal=principal,
@@ -176,9 +175,7 @@ async def gateway_token(
         raise Conflict("a decommissioned gateway gets no device token")
     await revoke_tokens(session, gateway_id=gateway.id)
     await session.flush()
-    issued = issue_device_token() if issue_new else None
-    if issued is not None:
-        session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, gateway_id=gateway.id))
+    issued = issue_token(session, gateway_id=gateway.id) if issue_new else None
     await record_change(
         session,
         principal=principal,

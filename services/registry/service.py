@@ -30,7 +30,7 @@ from shared.models import ApiKey, Area, Camera, CameraChange, DeviceCredential, 
 from shared.models.camera import search_fold
 from shared.notify import DEVICE_CHANGED
 from shared.pagination import decode_cursor, encode_cursor
-from shared.tokens import hash_secret, issue_api_key, issue_device_token
+from shared.tokens import IssuedSecret, hash_secret, issue_api_key, issue_device_token
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 MASK = "***"
@@ -287,6 +287,17 @@ def check_operator_change(principal: Principal, before: str, fields: Mapping[str
         raise Forbidden("an operator key may only move a camera into or out of maintenance")
 
 
+def issue_token(
+    session: AsyncSession, *, camera_id: uuid.UUID | None = None, gateway_id: uuid.UUID | None = None
+) -> IssuedSecret:
+    """Issue a device token for one camera or gateway; only its hash is stored, the secret is returned once."""
+    issued = issue_device_token()
+    session.add(
+        DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, camera_id=camera_id, gateway_id=gateway_id)
+    )
+    return issued
+
+
 async def revoke_tokens(
     session: AsyncSession, *, camera_ids: Sequence[uuid.UUID] = (), gateway_id: uuid.UUID | None = None
 ) -> None:
@@ -426,8 +437,7 @@ async def rotate_camera_token(
         raise Conflict("a decommissioned camera gets no device token")
     await revoke_tokens(session, camera_ids=[camera.id])
     await session.flush()
-    issued = issue_device_token()
-    session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, camera_id=camera.id))
+    issued = issue_token(session, camera_id=camera.id)
     await record_change(
         session,
         principal=principal,
@@ -645,8 +655,7 @@ async def create_camera(
     camera = new_camera(data)
     session.add(camera)
     await session.flush()
-    issued = issue_device_token()
-    session.add(DeviceCredential(token_hash=issued.hash, prefix=issued.prefix, camera_id=camera.id))
+    issued = issue_token(session, camera_id=camera.id)
     await record_change(
         session,
         principal=principal,
