@@ -449,14 +449,9 @@ async def export_csv(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     after: str | None = None
-    conditions = service.camera_conditions(filters)
     while True:
-        stmt = select(Camera).where(*conditions).order_by(Camera.code).limit(page)
-        if after is not None:
-            stmt = stmt.where(Camera.code > after)
         async with sessionmaker() as session:
-            await service.custom_plans(session, filters)
-            cameras = list((await session.execute(stmt)).scalars())
+            cameras = await service.camera_page(session, filters=filters, limit=page, after=after)
         for camera in cameras:
             writer.writerow(export_line(camera))
         yield buffer.getvalue().encode()

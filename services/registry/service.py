@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import ColumnElement, false, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.registry.schemas import (
     CAMERA_REQUIRED,
@@ -502,7 +503,7 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_conditions(q: str) -> list[ColumnElement[bool]]:
+def search_conditions(q: str, search_text: Any = Camera.search_text) -> list[ColumnElement[bool]]:
     """`q` as trigram-indexed LIKEs: every word must appear, in any order.
 
     A word of three letters or more may appear anywhere; a shorter one must be a whole word. search_text
@@ -515,15 +516,13 @@ def search_conditions(q: str) -> list[ColumnElement[bool]]:
         # Only punctuation: nothing can contain it once folded (a blank q is no filter at all).
         return [false()] if q.strip() else []
     return [
-        Camera.search_text.like(
-            f"%{_like_escape(word)}%" if len(word) >= 3 else f"% {_like_escape(word)} %", escape="\\"
-        )
+        search_text.like(f"%{_like_escape(word)}%" if len(word) >= 3 else f"% {_like_escape(word)} %", escape="\\")
         for word in words
     ]
 
 
 def camera_conditions(filters: CameraFilters) -> list[ColumnElement[bool]]:
-    """SQL conditions for the filters; each one is served by an index."""
+    """SQL conditions for every filter but the free text `q`; each one is served by an index."""
     conditions: list[ColumnElement[bool]] = []
     for column, value in (
         (Camera.district, filters.district),
@@ -539,8 +538,6 @@ def camera_conditions(filters: CameraFilters) -> list[ColumnElement[bool]]:
             conditions.append(column == value)
     if filters.tag is not None:
         conditions.append(Camera.tags.contains([filters.tag]))
-    if filters.q:
-        conditions += search_conditions(filters.q)
     if filters.bbox is not None:
         min_lon, min_lat, max_lon, max_lat = filters.bbox
         conditions += [Camera.latitude.between(min_lat, max_lat), Camera.longitude.between(min_lon, max_lon)]
@@ -561,13 +558,13 @@ def camera_conditions(filters: CameraFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-# A search estimated to match at most this many cameras may read them all through the trigram index and sort.
-SEARCH_SORT_ROWS = 10_000
-# A phrase estimated to match at least this many cameras is common enough to walk the code index for.
-SEARCH_WALK_ROWS = 1_000
+# A search first reads this many cameras in code order per row of the page (and at least
+# SEARCH_WALK_MIN): about 1 ms, and enough to fill the page when at least one camera in 20 matches.
+SEARCH_WALK_PER_ROW = 20
+SEARCH_WALK_MIN = 2_000
 
 
-async def custom_plans(session: AsyncSession, filters: CameraFilters | None = None) -> None:
+async def custom_plans(session: AsyncSession) -> None:
     """Plan this transaction's queries for their actual values.
 
     asyncpg prepares statements, and after five runs Postgres may settle on a generic plan that
@@ -575,45 +572,45 @@ async def custom_plans(session: AsyncSession, filters: CameraFilters | None = No
     of walking the code index (measured: p99 1.4 s instead of under 10 ms on 110k cameras).
     """
     await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    if filters is not None and filters.q:
-        await search_plan(session, filters.q)
 
 
-async def search_plan(session: AsyncSession, q: str) -> None:
-    """Correct the two ways the planner misjudges `q` on its own (measured on 100k cameras).
+async def camera_page(session: AsyncSession, *, filters: CameraFilters, limit: int, after: str | None) -> list[Camera]:
+    """Up to `limit` cameras matching every filter, in code order after the code `after`.
 
-    Clustered matches: it prices walking the code index as if the matches were spread evenly along it,
-    but a word that is an area code ("q1", "bth") matches the cameras whose codes start with it, one
-    stretch of the index; the walk read 40,000 rows before the first match (100-170 ms). When such a
-    search is estimated modest, plain index scans are turned off: the matches come from the trigram
-    index and are sorted. Co-occurring words: it multiplies the words' selectivities, so "vong xoay"
-    (6% of cameras, the words always together) is estimated at 0.3% and read in full through the
-    index (25-90 ms). When the whole phrase alone is estimated common, the code walk is kept instead,
-    as it stops after a page.
+    A free-text search has two ways to a page and the planner cannot tell which is cheap: its trigram
+    estimates are rough, and matches cluster (a road lies in one or two districts, and a district's
+    cameras sit together in the code index). Walking the code index is instant for common words and
+    reads the whole city for a road at the far end of the alphabet (80-110 ms measured on 100k
+    cameras); reading every match through the trigram index and sorting is 1-8 ms for a road and
+    60-75 ms for a word in every address. So the walk is tried first, over a bounded stretch, and
+    only a search it leaves short reads its matches through the trigram index.
     """
-    words = search_fold(q).split()[:10]
-    if not words:
-        return
-    if await session.scalar(select(Area.code).where(func.lower(Area.code).in_(words)).limit(1)) is not None:
-        if await estimated_rows(session, search_conditions(q)) <= SEARCH_SORT_ROWS:
-            await session.execute(text("SET LOCAL enable_indexscan = off"))
-        return
-    if len(words) > 1:
-        phrase = Camera.search_text.like(f"%{_like_escape(' '.join(words))}%", escape="\\")
-        if await estimated_rows(session, [phrase]) >= SEARCH_WALK_ROWS:
-            await session.execute(text("SET LOCAL enable_bitmapscan = off"))
-            await session.execute(text("SET LOCAL enable_seqscan = off"))
-
-
-async def estimated_rows(session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> float:
-    """The planner's estimate of the cameras matching the conditions (an EXPLAIN: nothing is read)."""
-    connection = await session.connection()
-    compiled = select(text("1")).select_from(Camera).where(*conditions).compile(dialect=connection.dialect)
-    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", params)
-    plan = result.scalar_one()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return float(plan[0]["Plan"]["Plan Rows"])
+    await custom_plans(session)
+    conditions = camera_conditions(filters)
+    if after is not None:
+        conditions.append(Camera.code > after)
+    if not filters.q:
+        stmt = select(Camera).where(*conditions).order_by(Camera.code).limit(limit)
+        return list((await session.execute(stmt)).scalars())
+    # The LIMIT fences the walk: the planner cannot fold the search into it and take another path.
+    walked = (
+        select(*Camera.__table__.c)
+        .where(*conditions)
+        .order_by(Camera.code)
+        .limit(max(SEARCH_WALK_MIN, SEARCH_WALK_PER_ROW * limit))
+        .subquery("walked")
+    )
+    walk = aliased(Camera, walked)
+    stmt = select(walk).where(*search_conditions(filters.q, walk.search_text)).order_by(walk.code).limit(limit)
+    cameras = list((await session.execute(stmt)).scalars())
+    if len(cameras) == limit:
+        return cameras
+    # The rest of the transaction plans as usual: the switch is this one read's.
+    await session.execute(text("SET LOCAL enable_indexscan = off"))
+    stmt = select(Camera).where(*conditions, *search_conditions(filters.q)).order_by(Camera.code).limit(limit)
+    cameras = list((await session.execute(stmt)).scalars())
+    await session.execute(text("SET LOCAL enable_indexscan = on"))
+    return cameras
 
 
 def code_after(cursor: str | None) -> str | None:
@@ -629,12 +626,7 @@ async def list_cameras(
     session: AsyncSession, *, filters: CameraFilters, limit: int, cursor: str | None
 ) -> tuple[list[Camera], str | None]:
     """Cameras matching every filter, ordered by code, one keyset page."""
-    after = code_after(cursor)
-    await custom_plans(session, filters)
-    stmt = select(Camera).where(*camera_conditions(filters)).order_by(Camera.code).limit(limit + 1)
-    if after is not None:
-        stmt = stmt.where(Camera.code > after)
-    rows = list((await session.execute(stmt)).scalars())
+    rows = await camera_page(session, filters=filters, limit=limit + 1, after=code_after(cursor))
     next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
     return rows[:limit], next_cursor
 

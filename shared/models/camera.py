@@ -82,6 +82,8 @@ class Camera(Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            # No pending list: every search would read it in full until a vacuum (migration 0005).
+            postgresql_with={"fastupdate": "off"},
         ),
     )
 

@@ -158,25 +158,59 @@ async def test_every_search_word_can_use_the_trigram_index(session) -> None:
         assert "ix_camera_search_text" in plan and "Index Cond" in plan, plan
 
 
-async def _planner_switches(session) -> tuple[str, str]:
-    return (await session.scalar(text("SHOW enable_indexscan")), await session.scalar(text("SHOW enable_bitmapscan")))
+@pytest.fixture
+def short_walk(monkeypatch) -> None:
+    """A search walks 3 cameras before it turns to the trigram index, so small fleets reach both paths."""
+    monkeypatch.setattr(service, "SEARCH_WALK_MIN", 3)
+    monkeypatch.setattr(service, "SEARCH_WALK_PER_ROW", 1)
 
 
-async def test_a_search_for_an_area_code_sorts_its_trigram_matches(session) -> None:
-    # Cameras whose codes start with Q1 sit together in the code index: walking it would read the rest first.
-    await service.custom_plans(session, service.CameraFilters(q="Q1 nga tu"))
-    assert await _planner_switches(session) == ("off", "on")
+async def _register_road(create, roads: list[str]) -> None:
+    for number, road in enumerate(roads, start=1):
+        await create(code=f"Q1-{number:04d}", name=f"Camera {number}", district="Q1", road=road)
 
 
-async def test_a_common_phrase_walks_the_code_index(session, monkeypatch) -> None:
-    monkeypatch.setattr(service, "SEARCH_WALK_ROWS", 0)
-    await service.custom_plans(session, service.CameraFilters(q="vong xoay"))
-    assert await _planner_switches(session) == ("on", "off")
+async def test_a_search_finds_matches_beyond_the_walked_cameras(registry, admin, create, short_walk) -> None:
+    await _register_road(create, ["Lê Lợi", "Lê Lợi", "Lê Lợi", "Lê Lợi", "Hàm Nghi"])
+    assert await _codes(registry, admin, q="ham nghi", limit="1") == ["Q1-0005"]
 
 
-async def test_a_rare_phrase_is_left_to_the_planner(session) -> None:
-    await service.custom_plans(session, service.CameraFilters(q="cau sai gon"))
-    assert await _planner_switches(session) == ("on", "on")
+async def test_a_search_filled_by_the_walk_keeps_code_order(registry, admin, create, short_walk) -> None:
+    await _register_road(create, ["Hàm Nghi", "Hàm Nghi", "Lê Lợi", "Hàm Nghi"])
+    assert await _codes(registry, admin, q="ham nghi", limit="2") == ["Q1-0001", "Q1-0002"]
+
+
+async def test_search_pages_cover_every_match_once(registry, admin, create, short_walk) -> None:
+    # Matches both inside and beyond each page's walk: every page must pick up exactly where the last ended.
+    roads = ["Hàm Nghi", "Lê Lợi", "Hàm Nghi", "Hàm Nghi", "Lê Lợi", "Lê Lợi", "Lê Lợi", "Hàm Nghi", "Hàm Nghi"]
+    await _register_road(create, roads)
+    seen: list[str] = []
+    cursor = None
+    for _ in roads:  # bounded: a cursor that never advanced must fail the test, not hang it
+        params = {"q": "ham nghi", "limit": "2"} | ({"cursor": cursor} if cursor else {})
+        r = await registry.get("/v1/cameras", params=params, headers=admin)
+        seen += [c["code"] for c in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"Q1-{n:04d}" for n, road in enumerate(roads, start=1) if road == "Hàm Nghi"]
+
+
+async def test_a_search_combines_with_filters_beyond_the_walk(registry, admin, create, short_walk) -> None:
+    await _register_road(create, ["Lê Lợi", "Lê Lợi", "Lê Lợi", "Lê Lợi", "Hàm Nghi"])
+    await create(code="TDU-0001", name="Hàm Nghi", district="TDU")
+    assert await _codes(registry, admin, q="ham nghi", district="Q1", limit="1") == ["Q1-0005"]
+
+
+async def test_a_search_leaves_the_planner_as_it_found_it(session, short_walk) -> None:
+    await service.camera_page(session, filters=service.CameraFilters(q="nowhere"), limit=5, after=None)
+    assert await session.scalar(text("SHOW enable_indexscan")) == "on"
+
+
+async def test_the_search_index_has_no_pending_list(session) -> None:
+    # A pending list is read in full by every search until a vacuum merges it (migration 0005).
+    options = await session.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'ix_camera_search_text'"))
+    assert options == ["fastupdate=off"]
 
 
 async def test_bbox_keeps_cameras_inside(registry, admin, fleet) -> None:
