@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test lint typecheck imports pytest bench demo clean env db-stop
+.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
@@ -39,6 +39,10 @@ test: lint typecheck imports pytest
 
 bench: env
 	$(RUN)/python -m bench $(BENCH_ARGS)
+
+# The search-indexing comparison (generated column vs unaccent) behind the registry's design.
+bench-search: env
+	$(RUN)/python -m bench.search_options $(BENCH_ARGS)
 
 demo: env
 	$(RUN)/citycam demo
