@@ -49,6 +49,11 @@ JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-li
 READ_ONLY = ("id", "created_at", "updated_at", "version")
 EXPORT_COLUMNS = ("id", *service.CAMERA_FIELDS, "created_at", "updated_at", "version")
 TAG_SEPARATOR = "|"
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection: a camera named
+# "=HYPERLINK(...)" would act in the field team's Excel). The export puts an apostrophe, which
+# spreadsheets read as "text follows", before such a cell and before one that starts with an apostrophe;
+# the import takes exactly that apostrophe off again, so export -> import gives back every value.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 @dataclass
@@ -116,7 +121,18 @@ def _csv_header(raw: list[str]) -> list[str]:
     return header
 
 
+def text_from_sheet(cell: str) -> str:
+    """A cell without the apostrophe the export put before a formula-like text (text_to_sheet's inverse)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
+def text_to_sheet(text: str) -> str:
+    """Text a spreadsheet shows as it is instead of running it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(name: str, raw: str) -> Any:
+    raw = text_from_sheet(raw)
     if name == "tags":
         return [tag.strip() for tag in raw.split(TAG_SEPARATOR) if tag.strip()]
     return raw if raw.strip() else None
@@ -423,10 +439,10 @@ def _export_cell(name: str, value: Any) -> str:
     if value is None:
         return ""
     if name == "tags":
-        return TAG_SEPARATOR.join(value)
+        return text_to_sheet(TAG_SEPARATOR.join(value))
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return text_to_sheet(str(value))
 
 
 def export_line(camera: Camera) -> list[str]:

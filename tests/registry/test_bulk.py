@@ -1,5 +1,7 @@
 """POST /v1/cameras/import (CSV, JSON lines) and GET /v1/cameras/export."""
 
+import csv
+import io
 import json
 import logging
 
@@ -226,6 +228,48 @@ async def test_export_then_import_of_the_same_file_changes_nothing(registry, adm
     assert result == {"dry_run": False, "created": 0, "updated": 0, "unchanged": 2, "rejected": []}
     after = await session.scalar(select(Camera.stream_credentials_hash).where(Camera.code == "BTH-1"))
     assert after == before is not None
+
+
+FORMULA_NAME = '=HYPERLINK("http://evil.example/x","Cầu")'
+
+
+async def _exported_rows(registry, admin) -> list[dict[str, str]]:
+    text = (await registry.get("/v1/cameras/export", headers=admin)).text
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def test_export_defuses_text_a_spreadsheet_would_run_as_a_formula(registry, admin, create) -> None:
+    await create(code="BTH-1", name=FORMULA_NAME, owner="@ops", tags=["-x"])
+    row = (await _exported_rows(registry, admin))[0]
+    assert (row["name"], row["owner"], row["tags"]) == ("'" + FORMULA_NAME, "'@ops", "'-x")
+
+
+async def test_export_leaves_ordinary_text_and_numbers_alone(registry, admin, create) -> None:
+    await create(code="BTH-1", name="Cầu Sài Gòn", latitude=10.79)
+    row = (await _exported_rows(registry, admin))[0]
+    assert (row["code"], row["name"], row["latitude"]) == ("BTH-1", "Cầu Sài Gòn", "10.79")
+
+
+async def test_defused_text_survives_export_then_import(registry, admin, create) -> None:
+    await create(code="BTH-1", name=FORMULA_NAME, owner="'quoted'", address="+84 28 3822 1234", tags=["=a", "b"])
+    exported = await registry.get("/v1/cameras/export", headers=admin)
+    result = (await _import(registry, admin, exported.content)).json()
+    assert (result["unchanged"], result["rejected"]) == (1, [])
+    cam = (await registry.get("/v1/cameras/BTH-1", headers=admin)).json()
+    assert (cam["name"], cam["owner"], cam["address"], cam["tags"]) == (
+        FORMULA_NAME,
+        "'quoted'",
+        "+84 28 3822 1234",
+        ["=a", "b"],
+    )
+
+
+async def test_import_drops_only_an_apostrophe_that_defuses_a_formula(registry, admin, create) -> None:
+    await create(code="BTH-1")
+    await create(code="BTH-2")
+    await _import(registry, admin, "code,name\nBTH-1,'=1+1\nBTH-2,'Cầu\n")
+    names = [(await registry.get(f"/v1/cameras/{c}", headers=admin)).json()["name"] for c in ("BTH-1", "BTH-2")]
+    assert names == ["=1+1", "'Cầu"]
 
 
 async def test_export_applies_the_list_filters(registry, admin, create) -> None:
