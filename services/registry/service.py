@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import ColumnElement, false, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from services.registry.schemas import (
     CAMERA_REQUIRED,
@@ -503,7 +503,7 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_conditions(q: str, search_text: Any = Camera.search_text) -> list[ColumnElement[bool]]:
+def search_conditions(q: str, search_text: QueryableAttribute[str] = Camera.search_text) -> list[ColumnElement[bool]]:
     """`q` as trigram-indexed LIKEs: every word must appear, in any order.
 
     A word of three letters or more may appear anywhere; a shorter one must be a whole word. search_text
