@@ -29,19 +29,23 @@ from pathlib import Path
 
 import asyncpg
 from rich.console import Console
+from sqlalchemy import literal_column
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from bench.load import load
 from bench.stack import BenchStack
 from bench.suites import unaccent
-from shared.models.camera import search_fold
+from services.registry.service import SEARCH_WALK_MIN, search_conditions
 from shared.simulator.fleet import ROADS
+from shared.simulator.stats import percentile
 
 HERE = Path(__file__).resolve().parent
 console = Console(stderr=True)
+DIALECT = asyncpg_dialect()
 
 EXTRA_QUERIES = ["nguyen", "vong xoay", "nga tu", "huong", "ho chi minh", "q1", "bth", "duong", "binh", "tan"]
 EXTRA_QUERIES += ["vong xoay au co", "cau sai gon", "phuong 7", "xyzzy", "e"]
-WALK_ROWS = 2_000
+WALK_ROWS = SEARCH_WALK_MIN
 PAGE = 101
 INSERTS = 10_000
 
@@ -82,16 +86,10 @@ class Figures:
     matches_agree: bool
 
 
-def percentile(samples: list[float], share: float) -> float:
-    """The nearest-rank percentile of samples."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
-
-
 def like_words(q: str, expression: str) -> str:
-    """The registry's search conditions (service.search_conditions) over `expression`, as SQL."""
-    words = search_fold(q).split()[:10]
-    return " AND ".join(f"{expression} LIKE '%{w}%'" if len(w) >= 3 else f"{expression} LIKE '% {w} %'" for w in words)
+    """The registry's own search conditions (service.search_conditions) over `expression`, as SQL."""
+    conditions = search_conditions(q, literal_column(expression))
+    return " AND ".join(str(c.compile(dialect=DIALECT, compile_kwargs={"literal_binds": True})) for c in conditions)
 
 
 async def timed(conn: asyncpg.Connection, sql: str, repeats: int, *, index_scans: bool = True) -> list[float]:
@@ -199,8 +197,8 @@ def report(runs: list[tuple[str, str, dict[str, Figures]]], cameras: int, comman
         for name, f in results.items():
             lines.append(
                 f"| PostgreSQL {version} ({server}) | {name} | {f.build_s:.2f} s | {f.insert_s:.2f} s"
-                f" | {statistics.median(f.walk):.2f} / {percentile(f.walk, 0.99):.2f} ms"
-                f" | {statistics.median(f.index):.2f} / {percentile(f.index, 0.99):.2f} ms"
+                f" | {statistics.median(f.walk):.2f} / {percentile(f.walk, 99):.2f} ms"
+                f" | {statistics.median(f.index):.2f} / {percentile(f.index, 99):.2f} ms"
                 f" | {'yes' if f.matches_agree else 'NO'} |"
             )
     return "\n".join(lines) + "\n"

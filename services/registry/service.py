@@ -503,7 +503,9 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_conditions(q: str, search_text: QueryableAttribute[str] = Camera.search_text) -> list[ColumnElement[bool]]:
+def search_conditions(
+    q: str, search_text: QueryableAttribute[str] | ColumnElement[str] = Camera.search_text
+) -> list[ColumnElement[bool]]:
     """`q` as trigram-indexed LIKEs: every word must appear, in any order.
 
     A word of three letters or more may appear anywhere; a shorter one must be a whole word. search_text
