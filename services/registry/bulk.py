@@ -354,9 +354,7 @@ class Importer:
                 "api_key_id": self.principal.key_id,
                 "request_id": self.request_id,
                 "unconditional": False,
-                "changes": service.diff(
-                    {}, {k: v for k, v in service.values_state(values).items() if v not in (None, [])}
-                ),
+                "changes": service.created(service.values_state(values)),
             }
         )
         self.created += 1

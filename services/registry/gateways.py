@@ -14,6 +14,7 @@ from services.registry.service import (
     check_if_match,
     check_location,
     code_after,
+    created,
     diff,
     issue_token,
     notify_device_changed,
@@ -84,7 +85,7 @@ async def create_gateway(
         request_id=request_id,
         action="create",
         gateway_id=gateway.id,
-        changes=diff({}, {k: v for k, v in gateway_state(gateway).items() if v not in (None, [])}),
+        changes=created(gateway_state(gateway)),
     )
     await session.flush()
     await session.refresh(gateway)

@@ -246,6 +246,11 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     return {k: {"from": before.get(k), "to": after.get(k)} for k in after if before.get(k) != after.get(k)}
 
 
+def created(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The audited changes of a new camera or gateway: each field that has a value, from nothing."""
+    return diff({}, {k: v for k, v in state.items() if v not in (None, [])})
+
+
 def parse_if_match(header: str | None) -> list[str] | None:
     """The entity tags of an If-Match header (None when absent).
 
@@ -656,7 +661,7 @@ async def create_camera(
         request_id=request_id,
         action="create",
         camera_id=camera.id,
-        changes=diff({}, {k: v for k, v in camera_state(camera).items() if v not in (None, [])}),
+        changes=created(camera_state(camera)),
     )
     await session.flush()
     await session.refresh(camera)
