@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from services.health import metrics
-from services.health.evaluation import PassResult, evaluate
+from services.health.evaluation import PassResult, Watermark, evaluate
 from services.health.settings import HealthSettings, get_health_settings
 from shared.db import make_engine
 
@@ -78,12 +78,15 @@ class Evaluator:
             return
         self._set_leader(True)
         log.info("evaluator leader elected", extra={"event": "evaluator_leader", "leader": self.name})
+        # A new leader starts with a full pass: it cannot know what changed while it was not leading.
+        previous: Watermark | None = None
         try:
             while not self._stop.is_set():
                 started = time.monotonic()
                 async with AsyncSession(bind=conn, expire_on_commit=False) as session:
-                    result = await evaluate(session, settings=self.settings, leader=self.name)
+                    result = await evaluate(session, settings=self.settings, leader=self.name, previous=previous)
                     await session.commit()
+                previous = result.watermark
                 self._observe(result)
                 if not result.backlog:
                     await self._sleep(max(0.0, self.settings.evaluate_every_s - (time.monotonic() - started)))
@@ -99,7 +102,7 @@ class Evaluator:
     def _observe(self, result: PassResult) -> None:
         self.passes += 1
         self.last = result
-        metrics.EVALUATION_SECONDS.observe(result.duration_ms / 1000)
+        metrics.EVALUATION_SECONDS.labels("full" if result.full else "incremental").observe(result.duration_ms / 1000)
         metrics.STALE.set(1 if result.stale else 0)
         metrics.TRANSITIONS.inc(result.events)
         if result.events:

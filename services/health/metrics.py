@@ -8,7 +8,8 @@ from prometheus_client.registry import Collector
 
 EVALUATION_SECONDS = Histogram(
     "citycam_health_evaluation_seconds",
-    "Duration of one evaluator pass over every camera.",
+    "Duration of one evaluator pass: full (every camera) or incremental (what can have changed since).",
+    ["pass"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 TRANSITIONS = Counter("citycam_health_transitions_total", "Status transitions recorded by this process as leader.")
