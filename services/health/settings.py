@@ -29,7 +29,7 @@ class HealthSettings(BaseSettings):
     evaluator_enabled: bool = True
     evaluate_every_s: float = Field(default=1.0, gt=0, le=60)
     sweep_every_s: float = Field(
-        default=60.0, gt=0, le=3600, description="every camera re-derived at least this often between full passes"
+        default=120.0, gt=0, le=3600, description="every camera re-derived at least this often between full passes"
     )
     leader_retry_s: float = Field(default=1.0, gt=0, le=60)
     max_changes_per_pass: int = Field(

@@ -77,8 +77,10 @@ class Camera(Base):
         # Bounding boxes and near+radius: a btree has real statistics, so the planner still walks the
         # code index for a box covering the whole city (a GiST point box is always estimated tiny).
         Index("ix_camera_latitude_longitude", "latitude", "longitude"),
-        # The health evaluator's incremental pass re-derives only the cameras the registry changed.
+        # The health evaluator's incremental pass: the cameras the registry changed, and the fleet's
+        # distinct heartbeat intervals (each one's threshold crossings are looked up by range).
         Index("ix_camera_updated_at", "updated_at"),
+        Index("ix_camera_heartbeat_interval_s", "heartbeat_interval_s"),
         Index(
             "ix_camera_search_text",
             "search_text",

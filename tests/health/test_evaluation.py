@@ -121,3 +121,21 @@ async def test_the_stale_guard_changing_makes_a_full_pass(session) -> None:
     fresh = await pass_at(session, 1)
     stale = await pass_at(session, 60, fresh.watermark)
     assert (stale.stale, stale.full) == (True, True)
+
+
+async def test_when_a_sixth_of_the_fleet_reported_since_the_previous_pass_a_full_pass_is_cheaper(session) -> None:
+    first = await pass_at(session, 1)
+    await session.execute(
+        text(
+            """
+            INSERT INTO camera (id, code, name, latitude, longitude, district, heartbeat_interval_s)
+            SELECT gen_random_uuid(), 'INC-H' || n, 'busy', 10.77, 106.70, 'Q1', 5 FROM generate_series(1, 1000) n
+            """
+        )
+    )
+    await session.execute(
+        text("INSERT INTO camera_state (camera_id, received_at) SELECT id, :t FROM camera WHERE name = 'busy'"),
+        {"t": at(1.5)},
+    )
+    busy = await pass_at(session, 2, first.watermark, max_changes_per_pass=2000)
+    assert busy.full
