@@ -11,7 +11,8 @@ import secrets
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -360,11 +361,8 @@ async def evaluate(
         detect, detect_params, sweep = _DETECT_SQL, {}, 0.0
     # An incremental pass derives a few thousand cameras, and the planner misjudges the range join
     # behind them (49,000 rows estimated for 1,400): it would hash the whole fleet, 90-130 ms instead of a few.
-    if incremental:
-        await _index_probes(session, True)
-    detected = (await session.execute(text(detect), {**params, **detect_params, "most": most + 1})).all()
-    if incremental:
-        await _index_probes(session, False)
+    async with _index_probes_only(session, incremental):
+        detected = (await session.execute(text(detect), {**params, **detect_params, "most": most + 1})).all()
     candidates = [r.camera_id for r in detected]
     if len(candidates) > most:
         # Bounded work per pass: the rest follows in the next pass, which the loop starts at once.
@@ -377,14 +375,13 @@ async def evaluate(
     stage("incidents")
     if candidates:
         # At most max_changes_per_pass cameras: index probes beat hashing the whole fleet again.
-        await _index_probes(session, True)
-        counts = (
-            await session.execute(
-                text(_APPLY_SQL),
-                {**params, "ids": candidates, "assigned": [assignment.get(c) for c in candidates]},
-            )
-        ).one()
-        await _index_probes(session, False)
+        async with _index_probes_only(session):
+            counts = (
+                await session.execute(
+                    text(_APPLY_SQL),
+                    {**params, "ids": candidates, "assigned": [assignment.get(c) for c in candidates]},
+                )
+            ).one()
         result.changed, result.events = counts.changed, counts.events
         result.first_event_id, result.last_event_id = counts.first_event, counts.last_event
     stage("apply")
@@ -469,11 +466,17 @@ async def _busy_since(session: AsyncSession, since: datetime) -> bool:
     return bool(reported is not None and reported >= most)
 
 
-async def _index_probes(session: AsyncSession, only: bool) -> None:
-    """Join by index probes only (for a few thousand cameras), or plan as usual again."""
-    value = "off" if only else "on"
-    await session.execute(text(f"SET LOCAL enable_hashjoin = {value}"))
-    await session.execute(text(f"SET LOCAL enable_mergejoin = {value}"))
+@asynccontextmanager
+async def _index_probes_only(session: AsyncSession, when: bool = True) -> AsyncIterator[None]:
+    """Within the block (`when` so), join by index probes only: the statements in it touch a few
+    thousand cameras. The rest of the transaction plans as usual."""
+    if when:
+        await session.execute(text("SET LOCAL enable_hashjoin = off"))
+        await session.execute(text("SET LOCAL enable_mergejoin = off"))
+    yield
+    if when:
+        await session.execute(text("SET LOCAL enable_hashjoin = on"))
+        await session.execute(text("SET LOCAL enable_mergejoin = on"))
 
 
 async def _incremental(

@@ -1,6 +1,6 @@
 """Incremental evaluator passes: only what can have changed since the previous pass is derived again."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -20,6 +20,15 @@ async def pass_at(
     result = await evaluate(session, now=at(when), settings=settings(**overrides), previous=previous)
     await session.commit()
     return result
+
+
+async def registry_edit(session: AsyncSession, camera: Any, when: datetime, **columns: Any) -> None:
+    """Change camera columns as the registry does: version bumped, updated_at set."""
+    assignments = "".join(f"{name} = :{name}, " for name in columns)
+    await session.execute(
+        text(f"UPDATE camera SET {assignments}version = version + 1, updated_at = :when WHERE id = :id"),
+        {**columns, "when": when, "id": camera},
+    )
 
 
 async def test_a_pass_after_a_watermark_is_incremental(session) -> None:
@@ -54,10 +63,7 @@ async def test_a_registry_change_after_the_previous_pass_is_derived_again(sessio
     camera = await add_camera(session, "INC-3", interval=5)
     await heartbeat(session, camera, at(0))
     first = await pass_at(session, 1)
-    await session.execute(
-        text("UPDATE camera SET lifecycle = 'maintenance', version = version + 1, updated_at = :t WHERE id = :id"),
-        {"t": at(2), "id": camera},
-    )
+    await registry_edit(session, camera, at(2), lifecycle="maintenance")
     await pass_at(session, 3, first.watermark, **NO_SWEEP)
     assert (await health_row(session, camera)).status == "maintenance"
 
@@ -73,10 +79,7 @@ async def test_a_new_heartbeat_interval_is_watched_for_its_own_thresholds(sessio
     camera = await add_camera(session, "INC-5", interval=5)
     await heartbeat(session, camera, at(0))
     first = await pass_at(session, 1)
-    await session.execute(
-        text("UPDATE camera SET heartbeat_interval_s = 7, version = version + 1, updated_at = :t WHERE id = :id"),
-        {"t": at(2), "id": camera},
-    )
+    await registry_edit(session, camera, at(2), heartbeat_interval_s=7)
     second = await pass_at(session, 3, first.watermark, **NO_SWEEP)
     third = await pass_at(session, 20, second.watermark, **NO_SWEEP)
     await pass_at(session, 22, third.watermark, **NO_SWEEP)
