@@ -317,7 +317,7 @@ def ingest(ctx: Context) -> None:
     _vacuum(ctx)
 
 
-# What the ingest suite churns: over a million heartbeats in three minutes, a year of a quiet district's.
+# The tables the ingest suite's heartbeats update or fill.
 CHURNED_TABLES = ("camera_state", "gateway_state", "heartbeat")
 
 
@@ -497,30 +497,22 @@ def health(ctx: Context) -> None:
 
 
 _METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfNa]+)")
-_LE = re.compile(r'le="([^"]+)"')
 
 
-def evaluator_histogram(metrics_text: str, kind: str) -> tuple[str, float, float, dict[float, float]] | None:
-    """(name, sum, count, {le: cumulative count}) of the `kind` evaluator passes in Prometheus text, if any."""
-    name = ""
-    total = count = 0.0
-    buckets: dict[float, float] = {}
+def evaluator_passes(metrics_text: str, kind: str) -> tuple[float, float] | None:
+    """(seconds, count) summed over the `kind` evaluator passes in health's Prometheus text, if any."""
+    total = count = None
     for line in metrics_text.splitlines():
         match = _METRIC_LINE.match(line)
-        if not match or "evaluat" not in match.group(1) or "seconds" not in match.group(1):
+        if not match or not match.group(1).startswith("citycam_health_evaluation_seconds"):
             continue
-        metric, labels, value = match.group(1), match.group(2) or "", float(match.group(3))
-        if f'pass="{kind}"' not in labels:
+        if f'pass="{kind}"' not in (match.group(2) or ""):
             continue
-        if metric.endswith("_sum"):
-            name, total = metric.removesuffix("_sum"), value
-        elif metric.endswith("_count"):
-            count = value
-        elif metric.endswith("_bucket"):
-            le = _LE.search(labels)
-            if le:
-                buckets[float(le.group(1))] = value
-    return (name, total, count, buckets) if name else None
+        if match.group(1).endswith("_sum"):
+            total = float(match.group(3))
+        elif match.group(1).endswith("_count"):
+            count = float(match.group(3))
+    return (total, count) if total is not None and count is not None else None
 
 
 async def _full_passes(database_url: str, runs: int) -> list[PassResult]:
@@ -544,9 +536,9 @@ def _evaluator(ctx: Context) -> None:
     """A full pass timed directly (what a new leader runs), and the running loop's passes from /metrics."""
     row = ctx.rows["health.evaluator"]
 
-    def scrape() -> tuple[str, float, float, dict[float, float]] | None:
+    def scrape() -> tuple[float, float] | None:
         text = httpx.get(ctx.url("health") + "/metrics", headers=ctx.auth, timeout=10).text
-        return evaluator_histogram(text, "incremental")
+        return evaluator_passes(text, "incremental")
 
     try:
         before = scrape()
@@ -564,9 +556,9 @@ def _evaluator(ctx: Context) -> None:
         row.skipped(f"health /metrics unreachable ({type(exc).__name__})")
         return
     steady = "no incremental pass in the window"
-    if before is not None and after is not None and after[2] > before[2]:
-        passes = after[2] - before[2]
-        mean = (after[1] - before[1]) / passes
+    if before is not None and after is not None and after[1] > before[1]:
+        passes = after[1] - before[1]
+        mean = (after[0] - before[0]) / passes
         window = f"{ctx.mode.evaluator_window_s:.0f} s"
         steady = f"the running loop's incremental passes: {passes:.0f} in {window}, mean {mean * 1000:.1f} ms"
         ctx.say(f"  {steady}")
