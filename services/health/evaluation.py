@@ -78,17 +78,24 @@ _DETECT_SQL = _VERDICT_SQL.format(source="camera c", assigned="NULL::bigint").rs
 # Between full passes a verdict can only change for a camera that reported, crossed a threshold, or was
 # changed by the registry; the sweep re-derives a slice of the table's pages each pass as well, so
 # anything missed (a heartbeat committed later than the margin allows) is put right within sweep_every_s.
-_CANDIDATES_SQL = """(
-    SELECT camera_id FROM camera_state WHERE received_at >= :since
-    UNION
-    SELECT s.camera_id
-    FROM unnest(CAST(:window_lo AS timestamptz[]), CAST(:window_hi AS timestamptz[])) AS w(lo, hi)
-    JOIN camera_state s ON s.received_at BETWEEN w.lo AND w.hi
-    UNION
-    SELECT id FROM camera WHERE updated_at >= :changed_since
-    UNION
-    SELECT id FROM camera WHERE ctid >= CAST(:sweep_lo AS tid) AND ctid < CAST(:sweep_hi AS tid)
-) AS m(camera_id) JOIN camera c ON c.id = m.camera_id"""
+# A heartbeat counts once: only rows written by a transaction the previous pass's snapshot could not see
+# (xmin at or past its xmax, in 32-bit wrap-around order, or among its in-progress xids). That test is
+# exact for top-level transactions, which is how ingest writes camera_state (no savepoints).
+_CANDIDATES_SQL = """
+SELECT camera_id FROM camera_state
+WHERE received_at >= :since
+  AND ((xmin::text::bigint - :snapshot_xmax + 4294967296) % 4294967296 < 2147483648
+       OR xmin::text::bigint = ANY(CAST(:snapshot_xip AS bigint[])))
+UNION
+SELECT s.camera_id
+FROM unnest(CAST(:window_lo AS timestamptz[]), CAST(:window_hi AS timestamptz[])) AS w(lo, hi)
+JOIN camera_state s ON s.received_at BETWEEN w.lo AND w.hi
+UNION
+SELECT id FROM camera WHERE updated_at >= :changed_since
+UNION
+SELECT id FROM camera WHERE ctid >= CAST(:sweep_lo AS tid) AND ctid < CAST(:sweep_hi AS tid)
+LIMIT :most
+"""
 
 # The fleet's distinct heartbeat intervals, one index probe each (a handful), instead of reading every camera.
 _INTERVALS_SQL = """
@@ -103,7 +110,13 @@ SELECT interval_s FROM found WHERE interval_s IS NOT NULL
 """
 
 _DETECT_INCREMENTAL_SQL = (
-    _VERDICT_SQL.format(source=_CANDIDATES_SQL, assigned="NULL::bigint").rstrip().rstrip(",") + _DETECT_TAIL
+    _VERDICT_SQL.format(
+        source="unnest(CAST(:ids AS uuid[])) AS m(camera_id) JOIN camera c ON c.id = m.camera_id",
+        assigned="NULL::bigint",
+    )
+    .rstrip()
+    .rstrip(",")
+    + _DETECT_TAIL
 )
 
 # How late a heartbeat may commit after its received_at and still be found by the next incremental
@@ -246,6 +259,8 @@ class Watermark:
     wall: datetime
     as_of: datetime
     stale: bool
+    # pg_current_snapshot() as text, taken before the pass read anything: what it had seen.
+    snapshot: str
     # Where the next pass's sweep starts, in pages of the camera table (a slice can be under a page).
     sweep_position: float
 
@@ -260,6 +275,8 @@ class PassResult:
     newest_heartbeat_at: datetime | None
     full: bool = True
     watermark: Watermark | None = None
+    # The cameras an incremental pass derived (a full pass derives them all).
+    derived: int | None = None
     changed: int = 0
     events: int = 0
     first_event_id: int | None = None
@@ -313,7 +330,8 @@ async def evaluate(
     row = (
         await session.execute(
             text(
-                "SELECT clock_timestamp() AS wall, (SELECT max(received_at) FROM camera_state) AS newest,"
+                "SELECT clock_timestamp() AS wall, CAST(pg_current_snapshot() AS text) AS snapshot,"
+                " (SELECT max(received_at) FROM camera_state) AS newest,"
                 " (SELECT count(*) FROM (SELECT 1 FROM camera_state LIMIT :enough) x) AS reporting"
             ),
             {"enough": settings.stale_min_cameras},
@@ -329,14 +347,9 @@ async def evaluate(
             # Silence everywhere at once is the ingest path, not the cameras: time stops for the
             # offline rule at the moment the silence became suspicious, so nothing flips offline.
             stale, as_of = True, frozen
-    incremental = (
-        previous is not None
-        and previous.stale == stale
-        and as_of >= previous.as_of
-        and not await _busy_since(session, previous.wall - COMMIT_MARGIN)
-    )
-    result = PassResult(now=wall, as_of=as_of, stale=stale, newest_heartbeat_at=newest, full=not incremental)
     params = _params(settings, as_of, wall)
+    incremental = previous is not None and previous.stale == stale and as_of >= previous.as_of
+    result = PassResult(now=wall, as_of=as_of, stale=stale, newest_heartbeat_at=newest, full=not incremental)
 
     # A pass is one big plan over every camera: JIT compilation would cost more than the pass itself,
     # and the hash joins should stay in memory.
@@ -355,10 +368,15 @@ async def evaluate(
         mark = now_
 
     most = settings.max_changes_per_pass
+    detect, detect_params, sweep = _DETECT_SQL, {}, 0.0
     if previous is not None and incremental:
-        detect, detect_params, sweep = await _incremental(session, settings, previous, as_of)
-    else:
-        detect, detect_params, sweep = _DETECT_SQL, {}, 0.0
+        found = await _incremental(session, settings, previous, as_of)
+        if found is None:
+            incremental, result.full = False, True
+        else:
+            ids, sweep = found
+            result.derived = len(ids)
+            detect, detect_params = _DETECT_INCREMENTAL_SQL, {"ids": ids}
     # An incremental pass derives a few thousand cameras, and the planner misjudges the range join
     # behind them (49,000 rows estimated for 1,400): it would hash the whole fleet, 90-130 ms instead of a few.
     async with _index_probes_only(session, incremental):
@@ -369,7 +387,7 @@ async def evaluate(
         candidates, detected, result.backlog = candidates[:most], detected[:most], True
     if not result.backlog:
         # After a backlog the next pass is a full one: what was left over may be older than any margin.
-        result.watermark = Watermark(wall, as_of, stale, sweep)
+        result.watermark = Watermark(wall, as_of, stale, row.snapshot, sweep)
     stage("detect")
     assignment = await _assign(session, result, settings, detected) if candidates else {}
     stage("incidents")
@@ -451,21 +469,6 @@ async def evaluate(
     return result
 
 
-async def _busy_since(session: AsyncSession, since: datetime) -> bool:
-    """Whether so many cameras reported since `since` that one full pass costs less than re-deriving them.
-
-    A full pass costs about 1.5 us per camera (hash joins), an incremental one about 10 us per camera
-    it derives (index probes), so past a sixth of the fleet the full pass is the cheaper.
-    """
-    fleet = await session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'camera'::regclass"))
-    most = max(1_000, int(fleet or 0) // 6)
-    reported = await session.scalar(
-        text("SELECT count(*) FROM (SELECT 1 FROM camera_state WHERE received_at >= :since LIMIT :most) x"),
-        {"since": since, "most": most},
-    )
-    return bool(reported is not None and reported >= most)
-
-
 @asynccontextmanager
 async def _index_probes_only(session: AsyncSession, when: bool = True) -> AsyncIterator[None]:
     """Within the block (`when` so), join by index probes only: the statements in it touch a few
@@ -481,9 +484,12 @@ async def _index_probes_only(session: AsyncSession, when: bool = True) -> AsyncI
 
 async def _incremental(
     session: AsyncSession, settings: HealthSettings, previous: Watermark, as_of: datetime
-) -> tuple[str, dict[str, Any], float]:
-    """The detection statement and parameters of an incremental pass, and where the next sweep starts."""
-    since, changed_since = previous.wall - COMMIT_MARGIN, previous.wall - REGISTRY_MARGIN
+) -> tuple[list[uuid.UUID], float] | None:
+    """The cameras an incremental pass derives and where the next sweep starts; None when a full pass is
+    the cheaper: a full pass costs about 1.5 us per camera (hash joins), an incremental one about 10 us
+    per camera it derives (index probes), so past a sixth of the fleet."""
+    fleet = await session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'camera'::regclass"))
+    most = max(1_000, int(fleet or 0) // 6)
     intervals = list((await session.execute(text(_INTERVALS_SQL))).scalars())
     # A camera crosses a threshold X (offline_after, or one interval and the grace) between the two passes
     # when its last heartbeat lies in [previous as_of - X, as_of - X): one index range per X.
@@ -496,15 +502,25 @@ async def _incremental(
     pages = int(await session.scalar(text("SELECT pg_relation_size('camera') / current_setting('block_size')::int")))
     start = previous.sweep_position if previous.sweep_position < pages else 0.0
     end = start + pages * settings.evaluate_every_s / settings.sweep_every_s
-    params = {
-        "since": since,
-        "changed_since": changed_since,
-        "window_lo": window_lo,
-        "window_hi": window_hi,
-        "sweep_lo": (math.floor(start), 0),
-        "sweep_hi": (math.floor(end), 0),
-    }
-    return _DETECT_INCREMENTAL_SQL, params, end if end < pages else 0.0
+    _, snapshot_xmax, in_progress = previous.snapshot.split(":")
+    found = await session.execute(
+        text(_CANDIDATES_SQL),
+        {
+            "since": previous.wall - COMMIT_MARGIN,
+            "snapshot_xmax": int(snapshot_xmax) % 2**32,
+            "snapshot_xip": [int(xid) % 2**32 for xid in in_progress.split(",") if xid],
+            "window_lo": window_lo,
+            "window_hi": window_hi,
+            "changed_since": previous.wall - REGISTRY_MARGIN,
+            "sweep_lo": (math.floor(start), 0),
+            "sweep_hi": (math.floor(end), 0),
+            "most": most,
+        },
+    )
+    ids = list(found.scalars())
+    if len(ids) >= most:
+        return None
+    return ids, end if end < pages else 0.0
 
 
 @dataclass

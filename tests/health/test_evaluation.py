@@ -1,5 +1,6 @@
 """Incremental evaluator passes: only what can have changed since the previous pass is derived again."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +46,32 @@ async def test_a_heartbeat_after_the_previous_pass_brings_the_camera_back(sessio
     row_before = await health_row(session, camera)
     await pass_at(session, 32, offline.watermark, **NO_SWEEP)
     assert (row_before.status, (await health_row(session, camera)).status) == ("offline", "online")
+
+
+async def heartbeat_seen_as(session: AsyncSession, first: PassResult, in_progress: bool) -> Watermark:
+    """The first pass's watermark, as if its snapshot had been taken once the latest heartbeat's transaction
+    had completed (or, `in_progress`, while it was still running). Inside the test's one transaction no
+    other transaction completes, so a real snapshot never moves past it."""
+    assert first.watermark is not None
+    writer = int(await session.scalar(text("SELECT max(xmin::text::bigint) FROM camera_state")) or 0)
+    snapshot = f"{writer}:{writer + 1}:{writer}" if in_progress else f"{writer + 1}:{writer + 1}:"
+    return replace(first.watermark, snapshot=snapshot)
+
+
+async def test_a_heartbeat_the_previous_pass_had_seen_is_not_derived_again(session) -> None:
+    camera = await add_camera(session, "INC-O", interval=5)
+    first = await pass_at(session, 1)
+    await heartbeat(session, camera, at(1.5))
+    second = await pass_at(session, 2, await heartbeat_seen_as(session, first, in_progress=False), **NO_SWEEP)
+    assert second.derived == 0
+
+
+async def test_a_heartbeat_in_flight_at_the_previous_pass_is_derived(session) -> None:
+    camera = await add_camera(session, "INC-F", interval=5)
+    first = await pass_at(session, 1)
+    await heartbeat(session, camera, at(1.5))
+    second = await pass_at(session, 2, await heartbeat_seen_as(session, first, in_progress=True), **NO_SWEEP)
+    assert second.derived == 1
 
 
 async def test_a_threshold_crossed_between_passes_turns_the_camera_offline_at_the_crossing(session) -> None:
