@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,20 +59,17 @@ async def heartbeat_seen_as(session: AsyncSession, first: PassResult, in_progres
     return replace(first.watermark, snapshot=snapshot)
 
 
-async def test_a_heartbeat_the_previous_pass_had_seen_is_not_derived_again(session) -> None:
+@pytest.mark.parametrize(
+    ("in_progress", "derived"),
+    [(False, 0), (True, 1)],
+    ids=["seen by the previous pass: not derived again", "in flight at the previous pass: derived"],
+)
+async def test_a_heartbeat_is_derived_unless_the_previous_pass_saw_it(session, in_progress, derived) -> None:
     camera = await add_camera(session, "INC-O", interval=5)
     first = await pass_at(session, 1)
     await heartbeat(session, camera, at(1.5))
-    second = await pass_at(session, 2, await heartbeat_seen_as(session, first, in_progress=False), **NO_SWEEP)
-    assert second.derived == 0
-
-
-async def test_a_heartbeat_in_flight_at_the_previous_pass_is_derived(session) -> None:
-    camera = await add_camera(session, "INC-F", interval=5)
-    first = await pass_at(session, 1)
-    await heartbeat(session, camera, at(1.5))
-    second = await pass_at(session, 2, await heartbeat_seen_as(session, first, in_progress=True), **NO_SWEEP)
-    assert second.derived == 1
+    second = await pass_at(session, 2, await heartbeat_seen_as(session, first, in_progress), **NO_SWEEP)
+    assert second.derived == derived
 
 
 async def test_a_threshold_crossed_between_passes_turns_the_camera_offline_at_the_crossing(session) -> None:
