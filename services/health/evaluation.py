@@ -33,9 +33,9 @@ def _fmt(value: float) -> str:
 
 
 # The verdict of every monitored camera as one integer (timing code x 32 + trouble bits), computed over
-# the whole fleet each pass; only cameras whose code or camera.version differ from camera_health are
-# touched afterwards. {source} narrows it to the cameras found by the detection statement, each with the
-# incident decided for it ({assigned}).
+# the whole fleet by a full pass and over the candidates of an incremental one; only cameras whose code
+# or camera.version differ from camera_health are touched afterwards. {source} narrows it to the cameras
+# found by the detection statement, each with the incident decided for it ({assigned}).
 _VERDICT_SQL = """
 WITH derived AS (
     SELECT c.id AS camera_id, c.version, {assigned} AS assigned,
@@ -348,8 +348,7 @@ async def evaluate(
             # offline rule at the moment the silence became suspicious, so nothing flips offline.
             stale, as_of = True, frozen
     params = _params(settings, as_of, wall)
-    incremental = previous is not None and previous.stale == stale and as_of >= previous.as_of
-    result = PassResult(now=wall, as_of=as_of, stale=stale, newest_heartbeat_at=newest, full=not incremental)
+    result = PassResult(now=wall, as_of=as_of, stale=stale, newest_heartbeat_at=newest)
 
     # A pass is one big plan over every camera: JIT compilation would cost more than the pass itself,
     # and the hash joins should stay in memory.
@@ -369,17 +368,16 @@ async def evaluate(
 
     most = settings.max_changes_per_pass
     detect, detect_params, sweep = _DETECT_SQL, {}, 0.0
-    if previous is not None and incremental:
+    found = None
+    if previous is not None and previous.stale == stale and as_of >= previous.as_of:
         found = await _incremental(session, settings, previous, as_of)
-        if found is None:
-            incremental, result.full = False, True
-        else:
-            ids, sweep = found
-            result.derived = len(ids)
-            detect, detect_params = _DETECT_INCREMENTAL_SQL, {"ids": ids}
+    if found is not None:
+        ids, sweep = found
+        result.full, result.derived = False, len(ids)
+        detect, detect_params = _DETECT_INCREMENTAL_SQL, {"ids": ids}
     # An incremental pass derives at most a sixth of the fleet, usually a few thousand cameras: probe
     # their rows by index rather than hash the whole fleet (90-130 ms when the planner chose to).
-    async with _index_probes_only(session, incremental):
+    async with _index_probes_only(session, not result.full):
         detected = (await session.execute(text(detect), {**params, **detect_params, "most": most + 1})).all()
     candidates = [r.camera_id for r in detected]
     if len(candidates) > most:
