@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop
+.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
@@ -18,6 +18,16 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	@touch $@
 
 env: $(VENV)/.synced
+
+# checkov in its own environment, exactly from its hashed pins: its dependencies would downgrade
+# packages the project uses (deploy/k8s/checkov/requirements.in says how the pins are made).
+CHECKOV_ENV := $(TOOLS)/checkov
+$(CHECKOV_ENV)/.synced: $(UV) deploy/k8s/checkov/requirements.txt
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(CHECKOV_ENV)
+	$(UV) pip sync --quiet --python $(CHECKOV_ENV)/bin/python --require-hashes deploy/k8s/checkov/requirements.txt
+	@touch $@
+
+deploy-tools: $(CHECKOV_ENV)/.synced
 
 run: env
 	$(RUN)/citycam up
@@ -32,7 +42,8 @@ typecheck: env
 imports: env
 	$(RUN)/lint-imports
 
-pytest: env
+# tests/deploy renders deploy/k8s with kustomize v5 (kubectl's, or a kustomize on PATH) and runs checkov.
+pytest: env deploy-tools
 	$(RUN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck imports pytest
