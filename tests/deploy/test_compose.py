@@ -1,25 +1,61 @@
-"""The compose file wires the stack as documented: Postgres, a one-shot migrate job, three services on /readyz."""
+"""The compose file is valid Compose and wires the stack as documented: Postgres, a one-shot migrate job
+that needs the operator's first admin key, three services on /readyz."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.deploy.conftest import ROOT, SERVICES
+
+COMPOSE = ROOT / "docker-compose.yml"
 
 
 def _compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def _check_compose_schema(path: Path) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema against the Compose specification schema it ships (vendor.compose-spec)."""
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(path)]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def test_compose_file_matches_the_compose_specification() -> None:
+    result = _check_compose_schema(COMPOSE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_schema_check_rejects_an_unknown_service_key(tmp_path) -> None:
+    broken = _compose()
+    broken["services"]["registry"]["helthcheck"] = broken["services"]["registry"].pop("healthcheck")
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(yaml.safe_dump(broken))
+    assert _check_compose_schema(path).returncode != 0
+
+
+def test_migrate_job_requires_the_operators_admin_key() -> None:
+    # ${VAR:?message}: compose refuses to start, with the message, when the variable is unset or empty.
+    key = _compose()["services"]["migrate"]["environment"]["CITYCAM_ADMIN_KEY"]
+    assert key.startswith("${CITYCAM_ADMIN_KEY:?") and "first admin key" in key
+
+
+def test_only_the_migrate_job_sees_the_admin_key() -> None:
+    services = _compose()["services"]
+    for name in SERVICES:
+        assert "CITYCAM_ADMIN_KEY" not in services[name]["environment"]
 
 
 def test_services_wait_for_the_migration_job() -> None:
     services = _compose()["services"]
-    for name in ("registry", "ingest", "health"):
+    for name in SERVICES:
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
 def test_services_health_check_readyz() -> None:
     services = _compose()["services"]
-    for name in ("registry", "ingest", "health"):
+    for name in SERVICES:
         assert "/readyz" in " ".join(services[name]["healthcheck"]["test"])
 
 
