@@ -1,10 +1,11 @@
 """Annotated dependencies of the health routes."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
 from shared.auth import Principal, require_role
+from shared.models import CameraKind
 
 WEBHOOK_MANAGERS = frozenset({"admin", "operator"})
 
@@ -27,7 +28,7 @@ def camera_filters(
     ward: Code = None,
     vendor: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     model: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    kind: Literal["fixed", "ptz", "dome", "anpr", "speed", "other"] | None = None,
+    kind: CameraKind | None = None,
     owner: Text = None,
     gateway: Annotated[str | None, Query(min_length=1, max_length=64, description="Gateway id or code")] = None,
     tag: Annotated[str | None, Query(min_length=1, max_length=64)] = None,

@@ -2,7 +2,7 @@
 
 import math
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query
 
@@ -10,7 +10,7 @@ from services.registry import service
 from shared.auth import RegistryReader
 from shared.db import SessionDep
 from shared.errors import ValidationFailed
-from shared.models import Camera
+from shared.models import Camera, CameraKind, Lifecycle
 
 CameraRef = Annotated[str, Path(min_length=1, max_length=64, description="The camera's UUID or its code")]
 GatewayRef = Annotated[str, Path(min_length=1, max_length=64, description="The gateway's UUID or its code")]
@@ -21,8 +21,6 @@ IfMatch = Annotated[
         description="The ETag from a GET; a stale one gets 412 (without it, the change is recorded as unconditional)",
     ),
 ]
-Kind = Literal["fixed", "ptz", "dome", "anpr", "speed", "other"]
-LifecycleFilter = Literal["planned", "active", "maintenance", "decommissioned"]
 Text200 = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
@@ -60,8 +58,8 @@ def _check_range(name: str, lat: float, lon: float) -> None:
 def camera_filters(
     district: Annotated[str | None, Query(max_length=32, description="District area code")] = None,
     ward: Annotated[str | None, Query(max_length=32, description="Ward area code")] = None,
-    lifecycle: LifecycleFilter | None = None,
-    kind: Kind | None = None,
+    lifecycle: Lifecycle | None = None,
+    kind: CameraKind | None = None,
     vendor: Text200 = None,
     model: Text200 = None,
     tag: Annotated[str | None, Query(min_length=1, max_length=64)] = None,

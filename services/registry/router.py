@@ -1,7 +1,6 @@
 """Registry endpoints; the logic lives in service.py."""
 
 import uuid
-from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -13,7 +12,6 @@ from services.registry.dependencies import (
     CameraRef,
     GatewayRef,
     IfMatch,
-    LifecycleFilter,
 )
 from services.registry.schemas import (
     ApiKeyCreate,
@@ -34,6 +32,7 @@ from services.registry.schemas import (
 )
 from shared.auth import Admin, Maintainer, RegistryReader, RegistryWriter
 from shared.db import SessionDep
+from shared.models import AreaLevel, Lifecycle
 from shared.pagination import CursorQuery, LimitQuery, Page
 
 IMPORT_BODY = {
@@ -246,7 +245,7 @@ async def list_gateways(
     session: SessionDep,
     principal: RegistryReader,
     district: str | None = Query(default=None, max_length=32),
-    lifecycle: LifecycleFilter | None = None,
+    lifecycle: Lifecycle | None = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[GatewayRead]:
@@ -377,7 +376,7 @@ async def gateway_changes(
 async def list_areas(
     session: SessionDep,
     principal: RegistryReader,
-    level: Literal["city", "district", "ward"] | None = None,
+    level: AreaLevel | None = None,
     parent: str | None = Query(default=None, max_length=32),
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,

@@ -3,10 +3,11 @@
 import uuid
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
+from shared.models import CameraKind, Lifecycle, Role
 from shared.schemas import (
     AreaCode,
     DeviceCode,
@@ -26,9 +27,6 @@ def _not_a_route(code: str) -> str:
 
 
 CameraCode = Annotated[DeviceCode, AfterValidator(_not_a_route)]
-CameraKind = Literal["fixed", "ptz", "dome", "anpr", "speed", "other"]
-Lifecycle = Literal["planned", "active", "maintenance", "decommissioned"]
-Role = Literal["admin", "field", "operator", "monitor"]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Interval = Annotated[int, Field(ge=5, le=3600, description="Seconds between heartbeats (5-3600)")]

@@ -1,9 +1,9 @@
 """Every table of the citycam schema; services query these, none owns one."""
 
-from shared.models.api_key import ROLES, ApiKey
-from shared.models.area import AREA_LEVELS, Area
+from shared.models.api_key import ROLES, ApiKey, Role
+from shared.models.area import AREA_LEVELS, Area, AreaLevel
 from shared.models.base import NAMING_CONVENTION, Base
-from shared.models.camera import CAMERA_KINDS, LIFECYCLES, Camera
+from shared.models.camera import CAMERA_KINDS, LIFECYCLES, Camera, CameraKind, Lifecycle
 from shared.models.camera_change import CameraChange
 from shared.models.device_credential import DeviceCredential
 from shared.models.gateway import Gateway, GatewayState
@@ -23,10 +23,12 @@ __all__ = [
     "STATUSES",
     "ApiKey",
     "Area",
+    "AreaLevel",
     "Base",
     "Camera",
     "CameraChange",
     "CameraHealth",
+    "CameraKind",
     "CameraState",
     "DeviceCredential",
     "Gateway",
@@ -34,6 +36,8 @@ __all__ = [
     "HealthMeta",
     "Heartbeat",
     "Incident",
+    "Lifecycle",
+    "Role",
     "StatusEvent",
     "Webhook",
     "WebhookDelivery",

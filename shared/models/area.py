@@ -1,9 +1,13 @@
+from typing import Literal, get_args
+
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.models.base import Base
+from shared.models.base import Base, one_of
 
-AREA_LEVELS = ("city", "district", "ward")
+# The API's level filter and the CHECK below derive from this one Literal.
+AreaLevel = Literal["city", "district", "ward"]
+AREA_LEVELS: tuple[str, ...] = get_args(AreaLevel)
 
 
 class Area(Base):
@@ -11,7 +15,7 @@ class Area(Base):
 
     __tablename__ = "area"
     __table_args__ = (
-        CheckConstraint("level IN ('city', 'district', 'ward')", name="level"),
+        CheckConstraint(one_of("level", AREA_LEVELS), name="level"),
         Index("ix_area_parent", "parent"),
     )
 

@@ -1,5 +1,6 @@
 """Declarative base with a naming convention so constraint names are stable across migrations."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, func
@@ -21,3 +22,9 @@ class Base(DeclarativeBase):
 def utc_now_column() -> Mapped[datetime]:
     """A timestamptz set by the database at insert."""
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL of a CHECK that `column` holds one of `values` (spelled as the migrations spell it)."""
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    return f"{column} IN ({quoted})"

@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import (
     CheckConstraint,
@@ -16,10 +17,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, INET
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.models.base import Base, utc_now_column
+from shared.models.base import Base, one_of, utc_now_column
 
-CAMERA_KINDS = ("fixed", "ptz", "dome", "anpr", "speed", "other")
-LIFECYCLES = ("planned", "active", "maintenance", "decommissioned")
+# The one definition of each list: the API's enums (schemas, query filters) and the CHECK constraints
+# below derive from these Literals. A new value needs a migration that changes the constraint too.
+CameraKind = Literal["fixed", "ptz", "dome", "anpr", "speed", "other"]
+# A gateway's lifecycle is a camera's (gateway.py).
+Lifecycle = Literal["planned", "active", "maintenance", "decommissioned"]
+CAMERA_KINDS: tuple[str, ...] = get_args(CameraKind)
+LIFECYCLES: tuple[str, ...] = get_args(Lifecycle)
 
 # Vietnamese (and common Latin-1) letters folded to ASCII, ASCII punctuation to spaces. translate() is
 # immutable, so unlike unaccent() it can feed a generated column on any Postgres without a wrapper
@@ -54,11 +60,8 @@ class Camera(Base):
 
     __tablename__ = "camera"
     __table_args__ = (
-        CheckConstraint("kind IN ('fixed', 'ptz', 'dome', 'anpr', 'speed', 'other')", name="kind"),
-        CheckConstraint(
-            "lifecycle IN ('planned', 'active', 'maintenance', 'decommissioned')",
-            name="lifecycle",
-        ),
+        CheckConstraint(one_of("kind", CAMERA_KINDS), name="kind"),
+        CheckConstraint(one_of("lifecycle", LIFECYCLES), name="lifecycle"),
         CheckConstraint("heartbeat_interval_s BETWEEN 5 AND 3600", name="heartbeat_interval_s"),
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),

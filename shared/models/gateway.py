@@ -15,7 +15,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, INET
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.models.base import Base, utc_now_column
+from shared.models.base import Base, one_of, utc_now_column
+from shared.models.camera import LIFECYCLES
 
 
 class Gateway(Base):
@@ -23,10 +24,7 @@ class Gateway(Base):
 
     __tablename__ = "gateway"
     __table_args__ = (
-        CheckConstraint(
-            "lifecycle IN ('planned', 'active', 'maintenance', 'decommissioned')",
-            name="lifecycle",
-        ),
+        CheckConstraint(one_of("lifecycle", LIFECYCLES), name="lifecycle"),
         CheckConstraint("heartbeat_interval_s BETWEEN 5 AND 3600", name="heartbeat_interval_s"),
         CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude"),
         CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude"),

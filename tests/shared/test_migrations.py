@@ -1,4 +1,5 @@
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import text
@@ -6,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import migrate
 from shared.db import make_engine
+from shared.models import AREA_LEVELS, CAMERA_KINDS, LIFECYCLES, ROLES
 from tests.conftest import TEST_DB_NAME, recreate_database
 
 
@@ -44,3 +46,21 @@ async def test_database_refuses_an_interval_below_5_seconds(session) -> None:
                 " VALUES (gen_random_uuid(), 'X-1', 'x', 10.8, 106.7, 'Q1', 4)"
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("constraint", "values"),
+    [
+        ("ck_camera_kind", CAMERA_KINDS),
+        ("ck_camera_lifecycle", LIFECYCLES),
+        ("ck_gateway_lifecycle", LIFECYCLES),
+        ("ck_api_key_role", ROLES),
+        ("ck_area_level", AREA_LEVELS),
+    ],
+)
+async def test_migrated_checks_allow_exactly_the_models_lists(session, constraint, values) -> None:
+    # alembic check does not compare CHECK constraints, so a list changed without a migration shows here.
+    definition = await session.scalar(
+        text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"), {"name": constraint}
+    )
+    assert tuple(re.findall(r"'([^']*)'", definition)) == values
