@@ -28,6 +28,7 @@ from services.health.stream import Broadcaster, sse
 from shared.auth import HealthReader
 from shared.db import SessionDep, plain_url
 from shared.errors import ServiceUnavailable, ValidationFailed
+from shared.geo import parse_bbox
 from shared.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/v1/health")
@@ -241,7 +242,7 @@ async def map_geojson(
     filters: CameraFilters,
     bbox: Annotated[str | None, Query(max_length=100, description="minLon,minLat,maxLon,maxLat")] = None,
 ) -> Response:
-    filters = {**filters, "bbox": service.parse_bbox(bbox)}
+    filters = {**filters, "bbox": parse_bbox(bbox)}
     body = await service.geojson(session, filters=filters)
     return Response(body, media_type="application/geo+json")
 

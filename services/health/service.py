@@ -248,28 +248,6 @@ async def camera_filters(session: AsyncSession, filters: dict[str, Any]) -> tupl
     return where, params
 
 
-def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    """bbox=minLon,minLat,maxLon,maxLat; 422 when malformed."""
-    if raw is None:
-        return None
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        values = []
-    if (
-        len(values) != 4
-        or not all(-180 <= v <= 180 for v in values[0::2])
-        or not all(-90 <= v <= 90 for v in values[1::2])
-        or values[0] > values[2]
-        or values[1] > values[3]
-    ):
-        raise ValidationFailed(
-            "bbox must be minLon,minLat,maxLon,maxLat",
-            errors=[{"loc": ["query", "bbox"], "msg": "expected minLon,minLat,maxLon,maxLat within range"}],
-        )
-    return values[0], values[1], values[2], values[3]
-
-
 _LIST_COLUMNS = """
     h.camera_id, h.code, c.name, h.district, h.ward, c.latitude, c.longitude, h.status, h.reason, h.since,
     h.flapping, s.received_at AS last_seen, h.interval_s, h.incident_id, h.rank

@@ -1,6 +1,5 @@
 """Annotated dependencies of the registry routes."""
 
-import math
 import uuid
 from typing import Annotated
 
@@ -9,7 +8,7 @@ from fastapi import Depends, Header, Path, Query
 from services.registry import service
 from shared.auth import RegistryReader
 from shared.db import SessionDep
-from shared.errors import ValidationFailed
+from shared.geo import parse_bbox, parse_near
 from shared.models import Camera, CameraKind, Lifecycle
 
 CameraRef = Annotated[str, Path(min_length=1, max_length=64, description="The camera's UUID or its code")]
@@ -31,28 +30,6 @@ async def camera_by_ref(camera: CameraRef, session: SessionDep, principal: Regis
 
 
 CameraDep = Annotated[Camera, Depends(camera_by_ref)]
-
-
-def _numbers(raw: str, count: int, name: str) -> list[float]:
-    parts = raw.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(parts) != count or len(values) != count or not all(math.isfinite(v) for v in values):
-        raise ValidationFailed(
-            f"{name} must be {count} comma-separated numbers",
-            errors=[{"loc": ["query", name], "msg": f"expected {count} comma-separated finite numbers"}],
-        )
-    return values
-
-
-def _check_range(name: str, lat: float, lon: float) -> None:
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationFailed(
-            f"{name}: latitude must be within -90..90 and longitude within -180..180",
-            errors=[{"loc": ["query", name], "msg": "coordinates out of range"}],
-        )
 
 
 def camera_filters(
@@ -82,27 +59,6 @@ def camera_filters(
     ] = None,
 ) -> service.CameraFilters:
     """The list/export filters, with bbox and near parsed and checked."""
-    box = None
-    if bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = _numbers(bbox, 4, "bbox")
-        _check_range("bbox", min_lat, min_lon)
-        _check_range("bbox", max_lat, max_lon)
-        if min_lon > max_lon or min_lat > max_lat:
-            raise ValidationFailed(
-                "bbox must be minLon,minLat,maxLon,maxLat with min <= max",
-                errors=[{"loc": ["query", "bbox"], "msg": "min must not exceed max"}],
-            )
-        box = (min_lon, min_lat, max_lon, max_lat)
-    point = None
-    if (near is None) != (radius_m is None):
-        raise ValidationFailed(
-            "near and radius_m go together",
-            errors=[{"loc": ["query", "near" if near is None else "radius_m"], "msg": "near and radius_m go together"}],
-        )
-    if near is not None:
-        lat, lon = _numbers(near, 2, "near")
-        _check_range("near", lat, lon)
-        point = (lat, lon)
     return service.CameraFilters(
         district=district,
         ward=ward,
@@ -114,8 +70,8 @@ def camera_filters(
         owner=owner,
         gateway_id=gateway_id,
         q=q,
-        bbox=box,
-        near=point,
+        bbox=parse_bbox(bbox),
+        near=parse_near(near, radius_m),
         radius_m=radius_m,
     )
 
