@@ -11,7 +11,7 @@ database gets 100,000 bench cameras, then each option in turn:
   it cannot index), folded the same way, with a trigram GIN expression index.
 
 For each option it times building the index, inserting 10,000 cameras (rolled back), and the two
-reads a search is made of (services/registry/service.py camera_page): the walk (the search words
+reads a search is made of (services/registry/search.py camera_page): the walk (the search words
 checked on the first 2,000 cameras in code order) and the index read (every match through the
 trigram index, sorted, first page of 101). The queries are the bench's road names, common words,
 short words and misses. Results go to DIR/search_options.md.
@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from bench.load import load
 from bench.stack import BenchStack
 from bench.suites import unaccent
-from services.registry.service import SEARCH_WALK_MIN, search_conditions
+from services.registry.search import SEARCH_WALK_MIN, search_conditions
 from shared.simulator.fleet import ROADS
 from shared.simulator.stats import percentile
 
@@ -87,7 +87,7 @@ class Figures:
 
 
 def like_words(q: str, expression: str) -> str:
-    """The registry's own search conditions (service.search_conditions) over `expression`, as SQL."""
+    """The registry's own search conditions (search.search_conditions) over `expression`, as SQL."""
     conditions = search_conditions(q, literal_column(expression))
     return " AND ".join(str(c.compile(dialect=DIALECT, compile_kwargs={"literal_binds": True})) for c in conditions)
 

@@ -7,29 +7,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.schemas import GATEWAY_REQUIRED, DeviceTokenIssued, GatewayCreate, GatewayRead
-from services.registry.service import (
-    MASK,
-    audit_value,
-    check_if_match,
-    check_location,
-    code_after,
-    created,
-    diff,
-    issue_token,
-    notify_device_changed,
-    record_change,
-    revoke_tokens,
-)
+from services.registry.areas import check_location
+from services.registry.audit import audit_value, diff, record_change
+from services.registry.device_tokens import add_device, notify_device_changed, replace_token, revoke_tokens
+from services.registry.devices import check_if_match, check_not_null, etag, get_device
+from services.registry.pages import code_after, code_page
+from services.registry.schemas import GATEWAY_FIELDS, GATEWAY_REQUIRED, DeviceTokenIssued, GatewayCreate, GatewayRead
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict
 from shared.models import Gateway
-from shared.pagination import encode_cursor
-
-# The audited fields, in the API's order; id and the timestamps are the database's.
-GATEWAY_FIELDS = tuple(
-    name for name in GatewayRead.model_fields if name not in ("id", "created_at", "updated_at", "version")
-)
 
 
 def gateway_read(gateway: Gateway) -> GatewayRead:
@@ -40,11 +26,6 @@ def gateway_read(gateway: Gateway) -> GatewayRead:
     )
 
 
-def gateway_etag(gateway: Gateway) -> str:
-    """A strong ETag that changes with every version of the gateway."""
-    return f'"{gateway.id.hex}-{gateway.version}"'
-
-
 def gateway_state(gateway: Gateway) -> dict[str, Any]:
     """The audited fields of a gateway."""
     return {name: audit_value(getattr(gateway, name)) for name in GATEWAY_FIELDS}
@@ -52,17 +33,7 @@ def gateway_state(gateway: Gateway) -> dict[str, Any]:
 
 async def get_gateway(session: AsyncSession, *, ref: str, for_update: bool = False) -> Gateway:
     """The gateway with this id or code; 404 when there is none."""
-    try:
-        condition = Gateway.id == uuid.UUID(ref)
-    except ValueError:
-        condition = Gateway.code == ref
-    stmt = select(Gateway).where(condition)
-    if for_update:
-        stmt = stmt.with_for_update()
-    gateway = await session.scalar(stmt)
-    if gateway is None:
-        raise NotFound(f"no gateway with id or code {ref!r}")
-    return gateway
+    return await get_device(session, model=Gateway, ref=ref, for_update=for_update)
 
 
 async def create_gateway(
@@ -76,20 +47,8 @@ async def create_gateway(
     values = data.model_dump()
     values["ip"] = str(data.ip) if data.ip is not None else None
     gateway = Gateway(id=uuid.uuid4(), **values, version=1)
-    session.add(gateway)
-    await session.flush()
-    issued = issue_token(session, gateway_id=gateway.id)
-    await record_change(
-        session,
-        principal=principal,
-        request_id=request_id,
-        action="create",
-        gateway_id=gateway.id,
-        changes=created(gateway_state(gateway)),
-    )
-    await session.flush()
-    await session.refresh(gateway)
-    return gateway, issued.secret
+    secret = await add_device(session, device=gateway, state=gateway_state, principal=principal, request_id=request_id)
+    return gateway, secret
 
 
 async def list_gateways(
@@ -109,9 +68,7 @@ async def list_gateways(
         stmt = stmt.where(Gateway.lifecycle == lifecycle)
     if after is not None:
         stmt = stmt.where(Gateway.code > after)
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return code_page(list((await session.execute(stmt)).scalars()), limit)
 
 
 async def update_gateway(
@@ -126,11 +83,9 @@ async def update_gateway(
 ) -> Gateway:
     """PATCH (or decommission): lock, check If-Match, scope and location, apply, audit and notify."""
     gateway = await get_gateway(session, ref=ref, for_update=True)
-    check_if_match(if_match, gateway_etag(gateway))
+    check_if_match(if_match, etag(gateway))
     principal.require_district(gateway.district)
-    for name in GATEWAY_REQUIRED & fields.keys():
-        if fields[name] is None:
-            raise ValidationFailed(f"{name} cannot be null", errors=[{"loc": [name], "msg": "cannot be null"}])
+    check_not_null(fields, GATEWAY_REQUIRED)
     district = fields.get("district", gateway.district)
     if district != gateway.district:
         principal.require_district(district)
@@ -150,17 +105,17 @@ async def update_gateway(
         gateway.version += 1
         gateway.updated_at = func.now()
         if "lifecycle" in changes and lifecycle == "decommissioned":
-            await revoke_tokens(session, gateway_id=gateway.id)
+            await revoke_tokens(session, device=gateway)
         await record_change(
             session,
+            device=gateway,
             principal=principal,
             request_id=request_id,
             action=action,
-            gateway_id=gateway.id,
             changes=changes,
             unconditional=if_match is None,
         )
-        await notify_device_changed(session, kind="gateway", ids=[gateway.id])
+        await notify_device_changed(session, device=gateway)
     await session.flush()
     await session.refresh(gateway)
     return gateway
@@ -171,22 +126,4 @@ async def gateway_token(
 ) -> DeviceTokenIssued | None:
     """Revoke the gateway's live token and, when issue_new, issue a new one (shown once)."""
     gateway = await get_gateway(session, ref=ref, for_update=True)
-    principal.require_district(gateway.district)
-    if issue_new and gateway.lifecycle == "decommissioned":
-        raise Conflict("a decommissioned gateway gets no device token")
-    await revoke_tokens(session, gateway_id=gateway.id)
-    await session.flush()
-    issued = issue_token(session, gateway_id=gateway.id) if issue_new else None
-    await record_change(
-        session,
-        principal=principal,
-        request_id=request_id,
-        action="rotate-token" if issue_new else "revoke-token",
-        gateway_id=gateway.id,
-        changes={"device_token": {"from": MASK, "to": MASK if issue_new else None}},
-    )
-    await notify_device_changed(session, kind="gateway", ids=[gateway.id])
-    await session.flush()
-    if issued is None:
-        return None
-    return DeviceTokenIssued(id=gateway.id, code=gateway.code, device_token=issued.secret, prefix=issued.prefix)
+    return await replace_token(session, device=gateway, principal=principal, request_id=request_id, issue_new=issue_new)

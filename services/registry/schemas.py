@@ -6,8 +6,9 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from sqlalchemy import inspect
 
-from shared.models import CameraKind, Lifecycle, Role
+from shared.models import Camera, CameraKind, Gateway, Lifecycle, Role
 from shared.schemas import (
     AreaCode,
     DeviceCode,
@@ -88,11 +89,6 @@ class CameraUpdate(StrictModel):
     owner: ShortText | None = None
     gateway_id: uuid.UUID | None = None
     installed_at: AwareDatetime | None = None
-
-
-# Fields that cannot be null in the database: an explicit null in a PATCH is a 422, not a silent no-op.
-CAMERA_REQUIRED = frozenset({"code", "name", "latitude", "longitude", "district", "kind", "lifecycle"})
-CAMERA_REQUIRED |= {"heartbeat_interval_s", "tags"}
 
 
 class CameraRead(BaseModel):
@@ -194,9 +190,6 @@ class GatewayUpdate(StrictModel):
     heartbeat_interval_s: Interval | None = None
 
 
-GATEWAY_REQUIRED = frozenset({"code", "name", "district", "tags", "lifecycle", "heartbeat_interval_s"})
-
-
 class GatewayRead(BaseModel):
     id: uuid.UUID
     code: str
@@ -251,3 +244,14 @@ class ApiKeyRead(BaseModel):
 
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The API key, shown this once")
+
+
+# Set by the database: a read shows them, a client never writes them (an import ignores them).
+DATABASE_OWNED = ("id", "created_at", "updated_at", "version")
+# The fields a client writes, in the API's order: what a change is audited by, and a PATCH may name.
+CAMERA_FIELDS = tuple(name for name in CameraRead.model_fields if name not in DATABASE_OWNED)
+GATEWAY_FIELDS = tuple(name for name in GatewayRead.model_fields if name not in DATABASE_OWNED)
+# The fields the database keeps NOT NULL: an explicit null in a PATCH (or a JSON-lines import) is a 422,
+# not a silent no-op.
+CAMERA_REQUIRED = frozenset(name for name in CAMERA_FIELDS if not inspect(Camera).columns[name].nullable)
+GATEWAY_REQUIRED = frozenset(name for name in GATEWAY_FIELDS if not inspect(Gateway).columns[name].nullable)

@@ -1,19 +1,15 @@
-"""Bulk import (CSV or JSON lines, upsert by code) and CSV export of cameras.
+"""Bulk import of cameras (CSV or JSON lines, upsert by code).
 
-The body is spooled to a temporary file (memory up to SPOOL_MEMORY_BYTES, disk beyond) while its
-UTF-8 is checked, then parsed row by row, so a 10,000-row file never sits in memory as objects.
-Rows are written in batches inside a savepoint; when the database refuses a batch, its rows are
-replayed one savepoint each, so a rejected row never half-writes and never takes good rows with it.
+Rows (import_rows.py) are written in batches inside a savepoint; when the database refuses a batch, its
+rows are replayed one savepoint each, so a rejected row never half-writes and never takes good rows
+with it. New cameras of a batch are written with one multi-row INSERT; existing ones go through the
+same update path as a PATCH (service.apply_camera_update).
 """
 
-import codecs
-import csv
 import io
-import json
 import logging
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -21,13 +17,15 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import service
-from services.registry.schemas import CAMERA_REQUIRED, CameraCreate, ImportRejected, ImportResult
+from services.registry.areas import check_location_among
+from services.registry.audit import change_row, created
+from services.registry.import_rows import Row, csv_rows, jsonl_rows
+from services.registry.schemas import CAMERA_FIELDS, CAMERA_REQUIRED, CameraCreate, ImportRejected, ImportResult
 from shared.auth import Principal
-from shared.errors import BadRequest, Problem, UnsupportedMediaType, ValidationFailed, database_problem
-from shared.middleware import BadInput, check_json
+from shared.errors import Problem, ValidationFailed, database_problem
 from shared.models import Area, Camera, CameraChange, Gateway
 
 log = logging.getLogger(__name__)
@@ -38,161 +36,8 @@ IMPORT_ROWS = Counter(
     ["result"],
 )
 
-SPOOL_MEMORY_BYTES = 1024 * 1024
 BATCH_ROWS = 500
 PROGRESS_EVERY = 1000
-MAX_JSON_LINE = 64 * 1024
-MAX_JSON_DEPTH = 8
-CSV_TYPES = ("text/csv", "application/csv")
-JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines")
-# Columns an export carries that an import ignores: the database owns them.
-READ_ONLY = ("id", "created_at", "updated_at", "version")
-EXPORT_COLUMNS = ("id", *service.CAMERA_FIELDS, "created_at", "updated_at", "version")
-TAG_SEPARATOR = "|"
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection: a camera named
-# "=HYPERLINK(...)" would act in the field team's Excel). The export puts an apostrophe, which
-# spreadsheets read as "text follows", before such a cell and before one that starts with an apostrophe;
-# the import takes exactly that apostrophe off again, so export -> import gives back every value.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-
-
-@dataclass
-class Row:
-    line: int
-    values: dict[str, Any]
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-def body_format(content_type: str | None) -> str:
-    """csv or jsonl from the Content-Type; 415 otherwise."""
-    media = (content_type or "").split(";")[0].strip().lower()
-    if media in CSV_TYPES:
-        return "csv"
-    if media in JSONL_TYPES:
-        return "jsonl"
-    raise UnsupportedMediaType(
-        "send text/csv or JSON lines (application/x-ndjson); one JSON document per line, not a JSON array"
-    )
-
-
-async def spool(stream: AsyncIterator[bytes]) -> IO[bytes]:
-    """The request body in a temporary file, refused unless it is UTF-8 without NUL characters."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115 - returned to the caller
-    size = 0
-    try:
-        async for chunk in stream:
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                raise BadRequest(f"the body is not valid UTF-8 (byte {size + exc.start})") from None
-            if b"\x00" in chunk:
-                raise ValidationFailed("NUL characters are not allowed")
-            out.write(chunk)
-            size += len(chunk)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise BadRequest("the body is not valid UTF-8 (it ends inside a character)") from None
-    except BaseException:
-        out.close()
-        raise
-    out.seek(0)
-    return out
-
-
-def _csv_header(raw: list[str]) -> list[str]:
-    header = [name.strip().lower() for name in raw]
-    if len(header) == 1 and (";" in raw[0] or "\t" in raw[0]):
-        sep = "';'" if ";" in raw[0] else "tab"
-        raise BadRequest(f"the header looks {sep}-separated; the CSV separator must be a comma (,)")
-    known = set(service.CAMERA_FIELDS) | set(READ_ONLY)
-    unknown = [name for name in header if name not in known]
-    if unknown:
-        raise BadRequest(
-            f"unknown column(s) {unknown[:5]}; the columns are {', '.join(EXPORT_COLUMNS)}",
-            errors=[{"loc": ["header", name], "msg": "unknown column"} for name in unknown[:20]],
-        )
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise BadRequest(f"column(s) {duplicated} appear more than once in the header")
-    if "code" not in header:
-        raise BadRequest("the header has no code column; rows are matched by code")
-    return header
-
-
-def text_from_sheet(cell: str) -> str:
-    """A cell without the apostrophe the export put before a formula-like text (text_to_sheet's inverse)."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
-
-
-def text_to_sheet(text: str) -> str:
-    """Text a spreadsheet shows as it is instead of running it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _cell(name: str, raw: str) -> Any:
-    raw = text_from_sheet(raw)
-    if name == "tags":
-        return [tag.strip() for tag in raw.split(TAG_SEPARATOR) if tag.strip()]
-    return raw if raw.strip() else None
-
-
-def csv_rows(text: IO[str]) -> Iterator[Row]:
-    """Rows of a CSV file with the line each starts on; quoted newlines stay inside their cell."""
-    reader = csv.reader(text, strict=True)
-    try:
-        raw_header = next(reader)
-    except StopIteration:
-        raise BadRequest("the file is empty; expected a header line") from None
-    except csv.Error as exc:
-        raise BadRequest(f"line 1: {exc}") from None
-    header = _csv_header(raw_header)
-    line = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise BadRequest(f"line {line}: the CSV is malformed ({exc}); nothing was imported") from None
-        start, line = line, reader.line_num + 1
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != len(header):
-            yield Row(
-                start,
-                {},
-                [{"loc": ["row"], "msg": f"expected {len(header)} cells (the header's), got {len(cells)}"}],
-            )
-            continue
-        values = {name: _cell(name, cell) for name, cell in zip(header, cells, strict=True) if name not in READ_ONLY}
-        yield Row(start, values)
-
-
-def jsonl_rows(text: IO[str]) -> Iterator[Row]:
-    """Rows of a JSON-lines file: one object per line."""
-    for number, raw in enumerate(text, start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if len(line) > MAX_JSON_LINE:
-            yield Row(number, {}, [{"loc": ["row"], "msg": f"the line is longer than {MAX_JSON_LINE} characters"}])
-            continue
-        try:
-            check_json(line.encode(), MAX_JSON_DEPTH)
-            value = json.loads(line)
-        except BadInput as exc:
-            yield Row(number, {}, [{"loc": ["row"], "msg": exc.detail}])
-            continue
-        if not isinstance(value, dict):
-            yield Row(number, {}, [{"loc": ["row"], "msg": "each line must be one JSON object"}])
-            continue
-        values = {k: v for k, v in value.items() if k not in READ_ONLY}
-        # JSON can say null where CSV can only leave a cell empty: null for a field that cannot be
-        # empty is an error (as in a PATCH), not "keep the stored value".
-        nulls = sorted(k for k, v in values.items() if v is None and k in CAMERA_REQUIRED)
-        yield Row(number, values, [{"loc": [k], "msg": "cannot be null"} for k in nulls])
 
 
 def camera_input(camera: Camera) -> dict[str, Any]:
@@ -319,7 +164,7 @@ class Importer:
             await self._create(data)
             return
         # Every field is passed; unchanged ones drop out of the diff (a masked stream URL keeps its credentials).
-        fields = {name: getattr(data, name) for name in service.CAMERA_FIELDS}
+        fields = {name: getattr(data, name) for name in CAMERA_FIELDS}
         changes = await service.apply_camera_update(
             self.session,
             camera=camera,
@@ -341,21 +186,17 @@ class Importer:
                 "outside the key's districts",
                 errors=[{"loc": ["district"], "msg": f"this key may not change devices in district {data.district!r}"}],
             )
-        errors = service.location_errors(self.areas, district=data.district, ward=data.ward)
-        if errors:
-            raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
+        check_location_among(self.areas, district=data.district, ward=data.ward)
         values = service.new_camera_values(data)
         self.new_cameras.append(values)
         self.new_changes.append(
-            {
-                "camera_id": values["id"],
-                "action": "import",
-                "actor": self.principal.name,
-                "api_key_id": self.principal.key_id,
-                "request_id": self.request_id,
-                "unconditional": False,
-                "changes": service.created(service.values_state(values)),
-            }
+            change_row(
+                {"camera_id": values["id"]},
+                principal=self.principal,
+                request_id=self.request_id,
+                action="import",
+                changes=created(service.values_state(values)),
+            )
         )
         self.created += 1
 
@@ -431,46 +272,3 @@ async def import_cameras(
         unchanged=importer.unchanged,
         rejected=importer.rejected,
     )
-
-
-def _export_cell(name: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if name == "tags":
-        return text_to_sheet(TAG_SEPARATOR.join(value))
-    if isinstance(value, float):
-        return repr(value)
-    return text_to_sheet(str(value))
-
-
-def export_line(camera: Camera) -> list[str]:
-    """One camera as an export row (stream credentials masked)."""
-    state = service.camera_state(camera)
-    state.update(
-        id=str(camera.id),
-        created_at=service.audit_value(camera.created_at),
-        updated_at=service.audit_value(camera.updated_at),
-        version=camera.version,
-    )
-    return [_export_cell(name, state[name]) for name in EXPORT_COLUMNS]
-
-
-async def export_csv(
-    sessionmaker: async_sessionmaker[AsyncSession], *, filters: service.CameraFilters, page: int = 1000
-) -> AsyncIterator[bytes]:
-    """The matching cameras as CSV, streamed a keyset page at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    after: str | None = None
-    while True:
-        async with sessionmaker() as session:
-            cameras = await service.camera_page(session, filters=filters, limit=page, after=after)
-        for camera in cameras:
-            writer.writerow(export_line(camera))
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        if len(cameras) < page:
-            return
-        after = cameras[-1].code
