@@ -19,6 +19,13 @@ CursorQuery = Annotated[
 ]
 
 
+class InvalidCursor(BadRequest):
+    """400 for a cursor that is not one of ours (or names a position of another list)."""
+
+    def __init__(self) -> None:
+        super().__init__("the cursor is not valid; use next_cursor from a previous page")
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
@@ -38,7 +45,7 @@ def decode_cursor(cursor: str | None, *, keys: tuple[str, ...]) -> dict[str, Any
         padded = cursor + "=" * (-len(cursor) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error):
-        raise BadRequest("the cursor is not valid; use next_cursor from a previous page") from None
+        raise InvalidCursor() from None
     if not isinstance(position, dict) or set(position) != set(keys):
-        raise BadRequest("the cursor is not valid; use next_cursor from a previous page")
+        raise InvalidCursor()
     return position

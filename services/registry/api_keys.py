@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from shared.auth import Principal
-from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import ApiKey, Area
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 from shared.tokens import issue_api_key
 
 
@@ -56,7 +56,7 @@ async def list_api_keys(
             after_id = uuid.UUID(str(position["id"]))
             after_at = datetime.fromisoformat(str(position["created_at"]))
         except ValueError:
-            raise BadRequest("the cursor is not valid; use next_cursor from a previous page") from None
+            raise InvalidCursor() from None
         stmt = stmt.where(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(after_at, after_id))
     rows = list((await session.execute(stmt)).scalars())
     next_cursor = None

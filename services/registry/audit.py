@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.devices import Device, device_owner
 from services.registry.schemas import ChangeRead
 from shared.auth import Principal
-from shared.errors import BadRequest
 from shared.models import CameraChange
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 
 def audit_value(value: Any) -> Any:
@@ -88,7 +87,7 @@ async def list_changes(
     stmt = select(CameraChange).filter_by(**device_owner(device)).order_by(CameraChange.id.desc()).limit(limit + 1)
     if position is not None:
         if not isinstance(position["id"], int) or isinstance(position["id"], bool):
-            raise BadRequest("the cursor is not valid; use next_cursor from a previous page")
+            raise InvalidCursor()
         stmt = stmt.where(CameraChange.id < position["id"])
     rows = list((await session.execute(stmt)).scalars())
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None

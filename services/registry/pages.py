@@ -2,9 +2,8 @@
 
 from typing import TypeVar
 
-from shared.errors import BadRequest
 from shared.models import Area, Camera, Gateway
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 Coded = TypeVar("Coded", Camera, Gateway, Area)
 
@@ -15,7 +14,7 @@ def code_after(cursor: str | None) -> str | None:
     if position is None:
         return None
     if not isinstance(position["code"], str):
-        raise BadRequest("the cursor is not valid; use next_cursor from a previous page")
+        raise InvalidCursor()
     return position["code"]
 
 
