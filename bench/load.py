@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
-from shared.simulator.fleet import generate_fleet
+from citycam.simulator.fleet import generate_fleet
 from shared.tokens import issue_api_key, issue_device_token
 
 INTERVAL_S = 3600

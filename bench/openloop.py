@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from shared.simulator.stats import percentile
+from citycam.simulator.stats import percentile
 
 
 @dataclass

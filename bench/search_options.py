@@ -35,9 +35,9 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from bench.load import load
 from bench.stack import BenchStack
 from bench.suites import unaccent
+from citycam.simulator.fleet import ROADS
+from citycam.simulator.stats import percentile
 from services.registry.search import SEARCH_WALK_MIN, search_conditions
-from shared.simulator.fleet import ROADS
-from shared.simulator.stats import percentile
 
 HERE = Path(__file__).resolve().parent
 console = Console(stderr=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from shared import embedded
+from citycam import embedded
+from citycam.cli.stack import SERVICE_APPS
 from shared import migrate as migrations
 from shared.db import async_url, plain_url, valid_database_name
 
@@ -119,9 +120,9 @@ class BenchStack:
 
     def start_services(self) -> None:
         """Registry (1 worker), ingest and the no-op (ingest_workers each), health (1 worker)."""
-        self.spawn("registry", "services.registry.main:app", 1)
-        self.spawn("ingest", "services.ingest.main:app", self.ingest_workers)
-        self.spawn("health", "services.health.main:app", 1)
+        self.spawn("registry", SERVICE_APPS["registry"], 1)
+        self.spawn("ingest", SERVICE_APPS["ingest"], self.ingest_workers)
+        self.spawn("health", SERVICE_APPS["health"], 1)
         self.spawn("noop", "bench.noop:app", self.ingest_workers)
 
     def wait_ready(self, timeout_s: float = 90.0) -> dict[str, str]:

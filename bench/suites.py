@@ -25,9 +25,9 @@ from bench.raw import raw_upsert_rows_per_s
 from bench.rows import Row
 from bench.stack import BenchStack
 from bench.wrk import WrkResult, run_wrk
+from citycam.simulator.fleet import ROADS, generate_fleet
 from services.health.evaluation import PassResult, evaluate
 from shared.db import async_url, make_engine
-from shared.simulator.fleet import ROADS, generate_fleet
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,10 @@
 """API-key authentication and the per-permission dependencies routes declare."""
 
 import logging
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,7 +15,7 @@ from shared.db import SessionDep
 from shared.errors import Forbidden, Unauthorized
 from shared.models import ApiKey
 from shared.settings import get_auth_settings
-from shared.tokens import bearer_token, hash_secret, issue_api_key, matches
+from shared.tokens import bearer_token, hash_secret, matches
 
 log = logging.getLogger(__name__)
 
@@ -91,40 +89,3 @@ RegistryWriter = Annotated[Principal, Depends(require_role(REGISTRY_WRITERS, "ch
 Maintainer = Annotated[Principal, Depends(require_role(MAINTAINERS, "change camera maintenance"))]
 HealthReader = Annotated[Principal, Depends(require_role(HEALTH_READERS, "read health"))]
 Admin = Annotated[Principal, Depends(require_role(ADMINS, "manage API keys"))]
-
-
-async def ensure_admin_key(session: AsyncSession, key_file: Path) -> str | None:
-    """On a database with no live admin key, create one; return the key when it was generated here."""
-    existing = await session.scalar(
-        select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None)).limit(1)
-    )
-    if existing is not None:
-        return None
-    configured = get_auth_settings().admin_key
-    if configured:
-        session.add(
-            ApiKey(
-                name="bootstrap-admin",
-                role="admin",
-                prefix=configured[:12],
-                key_hash=hash_secret(configured),
-            )
-        )
-        await session.flush()
-        return None
-    issued = issue_api_key()
-    session.add(
-        ApiKey(
-            name="bootstrap-admin",
-            role="admin",
-            prefix=issued.prefix,
-            key_hash=issued.hash,
-        )
-    )
-    await session.flush()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(issued.secret + "\n")
-    os.chmod(key_file, 0o600)
-    return issued.secret

@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import embedded, migrate
+from citycam import embedded
+from shared import migrate
 from shared.db import get_session, make_engine, plain_url, valid_database_name
 from shared.models import ApiKey
 from shared.settings import get_database_settings

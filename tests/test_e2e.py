@@ -47,7 +47,7 @@ def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log = tmp_path_factory.mktemp("logs") / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "up"], env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "citycam.cli", "up"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     deadline = time.monotonic() + 90
@@ -105,7 +105,7 @@ def test_up_exits_non_zero_when_a_service_dies(e2e_database: str, tmp_path: Path
         CITYCAM_HEALTH_PORT=str(ports["health"]),
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "citycam.cli", "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 60

@@ -16,7 +16,8 @@ import asyncpg
 import httpx
 import pytest
 
-from shared import embedded, migrate
+from citycam import embedded
+from shared import migrate
 from shared.db import plain_url
 from tests.conftest import ROOT
 from tests.helpers import free_port

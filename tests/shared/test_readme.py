@@ -4,11 +4,12 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
+from citycam.settings import PortSettings
+from citycam.simulator.settings import SimulatorSettings
 from services.health.settings import HealthSettings
 from services.ingest.settings import IngestSettings
 from services.registry.settings import RegistrySettings
-from shared.settings import AuthSettings, DatabaseSettings, HttpSettings, LogSettings, PortSettings
-from shared.simulator.settings import SimulatorSettings
+from shared.settings import AuthSettings, DatabaseSettings, HttpSettings, LogSettings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 CLASSES: list[type[BaseSettings]] = [

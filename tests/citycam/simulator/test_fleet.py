@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 
+from citycam.simulator.districts import load_districts
+from citycam.simulator.fleet import generate_fleet, split_counts
 from services.registry.schemas import CameraCreate
-from shared.simulator.districts import load_districts
-from shared.simulator.fleet import generate_fleet, split_counts
 
 HCMC_BBOX = (10.25, 106.3, 11.2, 107.1)  # min lat, min lon, max lat, max lon
 

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.cli.common import console, ensure_database, run
+from citycam.cli.common import console, ensure_database, run
 from shared.db import make_engine, make_sessionmaker
 from shared.models import AREA_LEVELS, Area
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from rich.progress import Progress
 
-from shared.simulator.fleet import Fleet
+from citycam.simulator.fleet import Fleet
 
 log = logging.getLogger(__name__)
 

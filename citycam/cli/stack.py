@@ -14,13 +14,24 @@ from typing import IO, Annotated
 import httpx
 import typer
 
-from shared import embedded
+import services.health
+import services.ingest
+import services.registry
+from citycam import embedded
+from citycam.cli.common import console, ensure_database, run
+from citycam.cli.keys import ensure_admin_key
+from citycam.settings import get_port_settings
 from shared import migrate as migrations
-from shared.auth import ensure_admin_key
-from shared.cli.common import console, ensure_database, run
 from shared.db import make_engine, make_sessionmaker, plain_url
-from shared.settings import get_database_settings, get_port_settings
+from shared.settings import get_database_settings
 
+# Each service's uvicorn app, named from its imported package so that the dependency of the tool on
+# the services is an import import-linter sees. Only the packages are imported (their __init__ is
+# empty): importing `main` would build the three apps in this process and configure its logging.
+SERVICE_APPS = {
+    package.__name__.removeprefix("services."): f"{package.__name__}.main:app"
+    for package in (services.registry, services.ingest, services.health)
+}
 COLOURS = {"registry": "cyan", "ingest": "magenta", "health": "green"}
 
 
@@ -82,7 +93,7 @@ def _spawn(name: str, port: int, host: str, url: str, workers: int) -> Child:
         sys.executable,
         "-m",
         "uvicorn",
-        f"services.{name}.main:app",
+        SERVICE_APPS[name],
         "--host",
         host,
         "--port",
@@ -101,7 +112,19 @@ def _spawn(name: str, port: int, host: str, url: str, workers: int) -> Child:
     return Child(name=name, port=port, process=process)
 
 
-def _wait_ready(children: list[Child], host: str, timeout_s: float) -> bool:
+def start_services(url: str) -> list[Child]:
+    """Registry, ingest (with its configured workers) and health on the configured ports, against url."""
+    ports = get_port_settings()
+    specs = [
+        ("registry", ports.registry_port, 1),
+        ("ingest", ports.ingest_port, ports.ingest_workers),
+        ("health", ports.health_port, 1),
+    ]
+    return [_spawn(name, port, ports.host, url, workers) for name, port, workers in specs]
+
+
+def wait_ready(children: list[Child], host: str, timeout_s: float) -> bool:
+    """Whether every service answered /readyz with 200 within timeout_s (False as soon as one dies)."""
     deadline = time.monotonic() + timeout_s
     pending = {c.name: c for c in children}
     while pending and time.monotonic() < deadline:
@@ -146,17 +169,22 @@ def _stop(children: list[Child], timeout_s: float = 25.0) -> None:
         child.process.wait()
 
 
+def stop_services(children: list[Child], *, started_db: bool) -> None:
+    """Stop the services, then the embedded Postgres when this command started it."""
+    console.print("stopping services")
+    _stop(children)
+    if started_db:
+        settings = get_database_settings()
+        embedded.stop(settings.data_dir, settings.embedded_port)
+        console.print("embedded Postgres stopped")
+
+
 def up(
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz")] = 120.0,
 ) -> None:
     """Start the database (when embedded), migrate, then run registry, ingest and health until Ctrl-C."""
     url, started_db = migrate_and_bootstrap()
-    ports = get_port_settings()
-    specs = [
-        ("registry", ports.registry_port, 1),
-        ("ingest", ports.ingest_port, ports.ingest_workers),
-        ("health", ports.health_port, 1),
-    ]
+    host = get_port_settings().host
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -164,13 +192,13 @@ def up(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    children = [_spawn(name, port, ports.host, url, workers) for name, port, workers in specs]
+    children = start_services(url)
     exit_code = 0
     try:
-        if _wait_ready(children, ports.host, ready_timeout):
+        if wait_ready(children, host, ready_timeout):
             console.print("[bold green]all services ready[/]")
-            for name, port, _ in specs:
-                console.print(f"  {name:<8} http://{ports.host}:{port}/docs")
+            for child in children:
+                console.print(f"  {child.name:<8} http://{host}:{child.port}/docs")
         elif not stopping.is_set():
             console.print("[bold red]a service did not become ready[/]")
             exit_code = 1
@@ -184,10 +212,5 @@ def up(
                 break
             stopping.wait(0.5)
     finally:
-        console.print("stopping services")
-        _stop(children)
-        if started_db:
-            settings = get_database_settings()
-            embedded.stop(settings.data_dir, settings.embedded_port)
-            console.print("embedded Postgres stopped")
+        stop_services(children, started_db=started_db)
     raise typer.Exit(exit_code)

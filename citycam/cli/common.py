@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
-from shared import embedded
+from citycam import embedded
 from shared.db import EMBEDDED_DATABASE, database_url
 from shared.settings import get_database_settings
 

@@ -7,9 +7,9 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
+from citycam.cli import app
+from citycam.cli.areas import load_areas, parse_areas
 from shared import migrate
-from shared.cli import app
-from shared.cli.areas import load_areas, parse_areas
 from shared.db import plain_url
 from tests.conftest import TEST_DB_NAME, recreate_database
 

@@ -7,10 +7,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-from shared.simulator.client import Credentials
-from shared.simulator.fleet import generate_fleet
-from shared.simulator.runner import Runner, RunOptions
-from shared.simulator.scenarios import Blip, Combined
+from citycam.simulator.client import Credentials
+from citycam.simulator.fleet import generate_fleet
+from citycam.simulator.runner import Runner, RunOptions
+from citycam.simulator.scenarios import Blip, Combined
 from tests.helpers import free_port
 
 

@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.simulator.fleet import Fleet
+from citycam.simulator.fleet import Fleet
 
 SCENARIOS = ("steady", "failures", "degraded", "flapping", "power-cut", "blip")
 

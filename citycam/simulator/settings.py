@@ -5,7 +5,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import get_database_settings, get_port_settings
+from citycam.settings import get_port_settings
+from shared.settings import get_database_settings
 
 
 class SimulatorSettings(BaseSettings):

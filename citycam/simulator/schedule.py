@@ -4,8 +4,8 @@ import heapq
 import random
 from dataclasses import dataclass, field
 
-from shared.simulator.fleet import Fleet
-from shared.simulator.scenarios import Scenario
+from citycam.simulator.fleet import Fleet
+from citycam.simulator.scenarios import Scenario
 
 CAMERA = "camera"
 GATEWAY = "gateway"

@@ -14,17 +14,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from shared import embedded
-from shared.cli import stack
-from shared.cli.common import console, run
-from shared.cli.keys import _create as create_key
-from shared.settings import get_auth_settings, get_database_settings, get_port_settings
-from shared.simulator import scenarios
-from shared.simulator.client import Credentials, RegistrationError, register
-from shared.simulator.fleet import Fleet, generate_fleet
-from shared.simulator.runner import Runner, RunOptions
-from shared.simulator.settings import get_simulator_settings
-from shared.simulator.stats import RunStats, percentile
+from citycam.cli import stack
+from citycam.cli.common import console, run
+from citycam.cli.keys import _create as create_key
+from citycam.settings import get_port_settings
+from citycam.simulator import scenarios
+from citycam.simulator.client import Credentials, RegistrationError, register
+from citycam.simulator.fleet import Fleet, generate_fleet
+from citycam.simulator.runner import Runner, RunOptions
+from citycam.simulator.settings import get_simulator_settings
+from citycam.simulator.stats import RunStats, percentile
+from shared.settings import get_auth_settings, get_database_settings
 
 ScenarioOption = Annotated[
     list[str] | None,
@@ -228,16 +228,10 @@ def demo(
     # The services' per-request access logs would drown the live status line.
     os.environ.setdefault("CITYCAM_LOG_LEVEL", "WARNING")
     url, started_db = stack.migrate_and_bootstrap()
-    ports = get_port_settings()
-    specs = [
-        ("registry", ports.registry_port, 1),
-        ("ingest", ports.ingest_port, ports.ingest_workers),
-        ("health", ports.health_port, 1),
-    ]
-    children = [stack._spawn(name, port, ports.host, url, workers) for name, port, workers in specs]
+    children = stack.start_services(url)
     exit_code = 0
     try:
-        if not stack._wait_ready(children, ports.host, ready_timeout):
+        if not stack.wait_ready(children, get_port_settings().host, ready_timeout):
             console.print("[bold red]a service did not become ready[/]")
             raise typer.Exit(1)
         key = _demo_key(url)
@@ -260,10 +254,5 @@ def demo(
     except KeyboardInterrupt:
         exit_code = 130
     finally:
-        console.print("stopping services")
-        stack._stop(children)
-        if started_db:
-            settings = get_database_settings()
-            embedded.stop(settings.data_dir, settings.embedded_port)
-            console.print("embedded Postgres stopped")
+        stack.stop_services(children, started_db=started_db)
     raise typer.Exit(exit_code)

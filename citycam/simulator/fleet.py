@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.simulator.districts import District, load_districts
+from citycam.simulator.districts import District, load_districts
 
 # Real arterial roads, so names and the accent-insensitive search have something true to find.
 ROADS: dict[str, tuple[str, ...]] = {

@@ -3,9 +3,9 @@
 import itertools
 import random
 
-from shared.simulator.fleet import Fleet, generate_fleet
-from shared.simulator.scenarios import Blip, Combined, Degraded, Failures, Flapping, PowerCut, build
-from shared.simulator.schedule import Batch, Schedule, Single
+from citycam.simulator.fleet import Fleet, generate_fleet
+from citycam.simulator.scenarios import Blip, Combined, Degraded, Failures, Flapping, PowerCut, build
+from citycam.simulator.schedule import Batch, Schedule, Single
 
 
 def _fleet() -> Fleet:

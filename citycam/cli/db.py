@@ -2,8 +2,8 @@
 
 import typer
 
-from shared import embedded
-from shared.cli.common import console, ensure_database
+from citycam import embedded
+from citycam.cli.common import console, ensure_database
 from shared.settings import get_database_settings
 
 app = typer.Typer(no_args_is_help=True)

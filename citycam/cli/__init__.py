@@ -2,7 +2,7 @@
 
 import typer
 
-from shared.cli import areas, db, keys, simulate, stack
+from citycam.cli import areas, db, keys, simulate, stack
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(db.app, name="db", help="The embedded Postgres (used when DATABASE_URL is unset).")

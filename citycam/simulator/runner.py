@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 
-from shared.simulator.client import Credentials
-from shared.simulator.fleet import Fleet
-from shared.simulator.payloads import heartbeat
-from shared.simulator.scenarios import Scenario
-from shared.simulator.schedule import CAMERA, GATEWAY, Batch, Schedule, Single
-from shared.simulator.stats import RunStats
+from citycam.simulator.client import Credentials
+from citycam.simulator.fleet import Fleet
+from citycam.simulator.payloads import heartbeat
+from citycam.simulator.scenarios import Scenario
+from citycam.simulator.schedule import CAMERA, GATEWAY, Batch, Schedule, Single
+from citycam.simulator.stats import RunStats
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,3 @@
+from citycam.cli import app
+
+app()
