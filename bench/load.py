@@ -1,13 +1,22 @@
-"""Bulk data for the read benchmarks, loaded straight into the shared tables with COPY (seconds, not minutes).
+"""The one fleet loader: bulk cameras, gateways, tokens and last heartbeats, COPYed straight into the shared tables.
 
-Cameras report every 3600 s so that the health statuses hold still for the whole run: 10% have been
-silent for a day (offline), 5% are two intervals late and report trouble (degraded), the rest reported
-in the last ten minutes (online). About 30% sit behind NVR gateways of up to 1,000 cameras, which the
-batch benchmark reports for. Device tokens are issued here and kept in files under the work dir.
+    python -m bench.load postgresql://postgres@127.0.0.1:5432/citycam_bench [COUNT] [--replace]
+
+`make bench`, `make bench-search` and `python -m bench.health_perf` load through `load()`; the command
+line loads a migrated database by hand (plan checks, `python -m bench.search_queries`). The cameras come
+from the simulator's fleet (real districts, roads, kinds and vendors). With the bench's shape, cameras
+report every 3600 s so that the health statuses hold still for the whole run: 10% have been silent for a
+day (offline), 5% are two intervals late and report trouble (degraded), the rest reported within the last
+sixth of an interval (online). About 30% sit behind NVR gateways of up to 1,000 cameras, which the batch
+benchmark reports for. Device tokens are issued here; the benches keep those they need in files.
 """
 
+import argparse
+import asyncio
 import ipaddress
 import random
+import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,8 +27,38 @@ import asyncpg
 from citycam.simulator.fleet import generate_fleet
 from shared.tokens import issue_api_key, issue_device_token
 
-INTERVAL_S = 3600
 GATEWAY_SIZE = 1000
+# The last heartbeat's metrics of a camera in good health and of one in trouble: the one place the loader
+# names the metric columns of camera_state.
+HEALTHY_METRICS: dict[str, float] = {
+    "uptime_s": 86_400,
+    "fps": 25.0,
+    "bitrate_kbps": 4096.0,
+    "packet_loss_pct": 0.1,
+    "temperature_c": 41.0,
+    "storage_free_pct": 60.0,
+}
+TROUBLED_METRICS = {**HEALTHY_METRICS, "fps": 2.0, "packet_loss_pct": 25.0}
+STATE_COLUMNS = ["camera_id", "received_at", "sent_at", *HEALTHY_METRICS, "gateway_id", "heartbeat_count"]
+# What a replacing load empties first: the fleet and everything derived from it (CASCADE takes the
+# credentials, gateway states and audit rows along).
+REPLACED_TABLES = (
+    "webhook_delivery, webhook, incident, status_event, camera_health, health_meta, camera_state, camera, gateway"
+)
+
+
+@dataclass(frozen=True)
+class FleetShape:
+    """How the loaded fleet looks: its heartbeat interval, and shares of the whole fleet by state."""
+
+    interval_s: int = 3600
+    offline: float = 0.10  # silent for a day
+    degraded: float = 0.05  # two intervals late, low frame rate, high packet loss
+    maintenance: float = 0.0  # lifecycle maintenance, last heard recently
+    behind_gateways: float = 0.30  # reported for by NVRs of GATEWAY_SIZE cameras
+
+
+BENCH_SHAPE = FleetShape()
 
 
 @dataclass
@@ -33,24 +72,46 @@ class LoadedData:
     gateway_camera_ids: list[list[uuid.UUID]] = field(default_factory=list)
     offline: int = 0
     degraded: int = 0
+    maintenance: int = 0
     admin_key: str = ""
     coordinates: list[tuple[float, float]] = field(default_factory=list)
 
 
-async def load(database_url: str, count: int, *, seed: int = 2024) -> LoadedData:
-    """Load `count` cameras with their gateways, tokens and last heartbeats; return what the benches need."""
+async def insert_admin_key(conn: asyncpg.Connection, name: str) -> str:
+    """A fresh admin key written straight into the database; its secret."""
+    issued = issue_api_key()
+    await conn.execute(
+        "INSERT INTO api_key (id, name, role, prefix, key_hash) VALUES ($1, $2, 'admin', $3, $4)",
+        uuid.uuid4(),
+        name,
+        issued.prefix,
+        issued.hash,
+    )
+    return issued.secret
+
+
+async def load(
+    database_url: str, count: int, *, shape: FleetShape = BENCH_SHAPE, seed: int = 2024, replace: bool = False
+) -> LoadedData:
+    """Load `count` cameras with their gateways, tokens and last heartbeats; return what the benches need.
+
+    The database must be migrated and, unless `replace` empties it first, hold no fleet yet.
+    """
     rng = random.Random(seed)
     fleet = generate_fleet(count, seed=seed, gateway_share=0.0)
     now = datetime.now(UTC)
+    interval = shape.interval_s
     data = LoadedData(cameras=count)
     ids = [uuid.uuid4() for _ in fleet.cameras]
     order = list(range(count))
     rng.shuffle(order)
-    behind = order[: round(count * 0.3)]
+    behind = order[: round(count * shape.behind_gateways)]
     direct = order[len(behind) :]
-    offline = set(direct[: round(count * 0.10)])
-    degraded = set(direct[len(offline) : len(offline) + round(count * 0.05)])
-    data.offline, data.degraded = len(offline), len(degraded)
+    offline = set(direct[: round(count * shape.offline)])
+    degraded = set(direct[len(offline) : len(offline) + round(count * shape.degraded)])
+    taken = len(offline) + len(degraded)
+    maintenance = set(direct[taken : taken + round(count * shape.maintenance)])
+    data.offline, data.degraded, data.maintenance = len(offline), len(degraded), len(maintenance)
 
     gateway_rows = []
     credential_rows: list[tuple[uuid.UUID, str, str, uuid.UUID | None, uuid.UUID | None]] = []
@@ -69,7 +130,7 @@ async def load(database_url: str, count: int, *, seed: int = 2024) -> LoadedData
                 first.longitude,
                 "Hikvision",
                 "DS-9664NI-M8",
-                INTERVAL_S,
+                interval,
             )
         )
         token = issue_device_token()
@@ -99,8 +160,8 @@ async def load(database_url: str, count: int, *, seed: int = 2024) -> LoadedData
                 camera.firmware,
                 ipaddress.ip_address(camera.ip),
                 camera.stream_url.split("@", 1)[0].split("//")[0] + "//" + camera.stream_url.split("@", 1)[1],
-                "active",
-                INTERVAL_S,
+                "maintenance" if i in maintenance else "active",
+                interval,
                 camera.tags,
                 camera.owner,
                 camera_gateway.get(i),
@@ -109,30 +170,26 @@ async def load(database_url: str, count: int, *, seed: int = 2024) -> LoadedData
         )
         token = issue_device_token()
         credential_rows.append((uuid.uuid4(), token.hash, token.prefix, ids[i], None))
+        metrics = HEALTHY_METRICS
         if i in offline:
-            seen, fps, loss = now - timedelta(days=1), 25.0, 0.1
+            seen = now - timedelta(days=1)
         elif i in degraded:
-            seen, fps, loss = now - timedelta(seconds=2 * INTERVAL_S), 2.0, 25.0
+            seen, metrics = now - timedelta(seconds=2 * interval), TROUBLED_METRICS
         else:
-            seen, fps, loss = now - timedelta(seconds=rng.uniform(0, 600)), 25.0, 0.1
-            if i not in camera_gateway:
+            seen = now - timedelta(seconds=rng.uniform(0, interval / 6))
+            if i not in camera_gateway and i not in maintenance:
                 data.online_tokens.append(token.secret)
-        state_rows.append((ids[i], seen, seen, 86_400, fps, 4096.0, loss, 41.0, 60.0, camera_gateway.get(i), 1))
+        state_rows.append((ids[i], seen, seen, *metrics.values(), camera_gateway.get(i), 1))
         data.codes.append(camera.code)
         data.coordinates.append((camera.latitude, camera.longitude))
     rng.shuffle(data.online_tokens)
 
-    admin = issue_api_key()
-    data.admin_key = admin.secret
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO api_key (id, name, role, prefix, key_hash) VALUES ($1, 'bench-admin', 'admin', $2, $3)",
-                uuid.uuid4(),
-                admin.prefix,
-                admin.hash,
-            )
+            if replace:
+                await conn.execute(f"TRUNCATE {REPLACED_TABLES} CASCADE")
+            data.admin_key = await insert_admin_key(conn, "bench-admin")
             await conn.copy_records_to_table(
                 "gateway",
                 records=gateway_rows,
@@ -180,23 +237,7 @@ async def load(database_url: str, count: int, *, seed: int = 2024) -> LoadedData
                 records=credential_rows,
                 columns=["id", "token_hash", "prefix", "camera_id", "gateway_id"],
             )
-            await conn.copy_records_to_table(
-                "camera_state",
-                records=state_rows,
-                columns=[
-                    "camera_id",
-                    "received_at",
-                    "sent_at",
-                    "uptime_s",
-                    "fps",
-                    "bitrate_kbps",
-                    "packet_loss_pct",
-                    "temperature_c",
-                    "storage_free_pct",
-                    "gateway_id",
-                    "heartbeat_count",
-                ],
-            )
+            await conn.copy_records_to_table("camera_state", records=state_rows, columns=STATE_COLUMNS)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -208,3 +249,36 @@ def write_lines(path: Path, lines: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+async def _load_settled(dsn: str, count: int, *, replace: bool) -> LoadedData:
+    data = await load(dsn, count, replace=replace)
+    conn = await asyncpg.connect(dsn)
+    try:
+        # For plan checks by hand, as in a settled system: VACUUM merges the trigram indexes' pending lists.
+        await conn.execute("VACUUM ANALYZE camera")
+    finally:
+        await conn.close()
+    return data
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: DSN [COUNT] [--replace]."""
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("dsn", help="a migrated database (postgresql://...)")
+    parser.add_argument("count", nargs="?", type=int, default=100_000)
+    parser.add_argument("--replace", action="store_true", help="empty the fleet tables first")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        data = asyncio.run(_load_settled(args.dsn, args.count, replace=args.replace))
+    except asyncpg.UniqueViolationError:
+        sys.exit("the database already holds a fleet: pass --replace to empty it first")
+    print(
+        f"loaded {data.cameras:,} cameras ({data.offline:,} offline, {data.degraded:,} degraded, "
+        f"{len(data.gateways)} gateways) in {time.perf_counter() - started:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,10 @@
 """p50/p99 of GET /v1/cameras?q=... over HTTP against a running registry, one request at a time.
 
-    python -m tests.registry.bench_search DSN BASE_URL [REQUESTS_PER_QUERY] [QUERY ...]
+    python -m bench.search_queries DSN BASE_URL [REQUESTS_PER_QUERY] [QUERY ...]
 
-DSN is the registry's database (an admin API key is inserted there for the run); BASE_URL the
-running service (e.g. http://127.0.0.1:18201). Each query is sent REQUESTS_PER_QUERY times
-(default 300) after 10 warm-up requests; the figures are printed one line per query.
+DSN is the registry's database (loaded with `python -m bench.load DSN`; an admin API key is inserted
+there for the run); BASE_URL the running service (e.g. http://127.0.0.1:18201). Each query is sent
+REQUESTS_PER_QUERY times (default 300) after 10 warm-up requests; the figures are printed one line per query.
 """
 
 import asyncio
@@ -15,7 +15,8 @@ import time
 import asyncpg
 import httpx
 
-from shared.tokens import issue_api_key
+from bench.load import insert_admin_key
+from citycam.simulator.stats import percentile
 
 QUERIES = [
     "q1",
@@ -35,31 +36,13 @@ QUERIES = [
 ]
 
 
-async def admin_key(dsn: str) -> str:
-    """A fresh admin key written straight into the database."""
-    issued = issue_api_key()
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(
-            "INSERT INTO api_key (id, name, role, prefix, key_hash) VALUES (gen_random_uuid(), $1, 'admin', $2, $3)",
-            f"bench-{issued.prefix}",
-            issued.prefix,
-            issued.hash,
-        )
-    finally:
-        await conn.close()
-    return issued.secret
-
-
-def percentile(samples: list[float], share: float) -> float:
-    """The nearest-rank percentile of samples."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
-
-
 async def bench(dsn: str, base_url: str, count: int, queries: list[str]) -> None:
     """Time each query count times and print p50/p99/max in ms with the number of items."""
-    key = await admin_key(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        key = await insert_admin_key(conn, "bench-search")
+    finally:
+        await conn.close()
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as client:
         for q in queries:
             items = 0
@@ -75,7 +58,7 @@ async def bench(dsn: str, base_url: str, count: int, queries: list[str]) -> None
                 response.raise_for_status()
             print(
                 f"{q!r:24} items={items:4} p50={statistics.median(samples):6.1f} ms "
-                f"p99={percentile(samples, 0.99):6.1f} ms max={max(samples):6.1f} ms",
+                f"p99={percentile(samples, 99) or 0.0:6.1f} ms max={max(samples):6.1f} ms",
                 flush=True,
             )
 

@@ -1,9 +1,10 @@
 """A quick health measurement: load N cameras (10% offline, 5% degraded) and time the evaluator and reads.
 
-    python -m services.health.perf --url postgresql://postgres@127.0.0.1:5432/citycam_perf --cameras 100000
+    python -m bench.health_perf --url postgresql://postgres@127.0.0.1:5432/citycam_perf --cameras 100000
 
-The database must be migrated; its cameras, heartbeats and health rows are replaced. Reads are timed
-in-process through the service functions (the HTTP figures belong to `make bench`).
+The database must be migrated; its cameras, heartbeats and health rows are replaced (bench.load's
+replacing load). Reads are timed in-process through the service functions (the HTTP figures belong to
+`make bench`).
 """
 
 import argparse
@@ -15,37 +16,14 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench.load import FleetShape, load
 from services.health import service
 from services.health.evaluation import evaluate
-from shared.db import async_url, make_engine, make_sessionmaker
+from shared.db import async_url, make_engine, make_sessionmaker, plain_url
 
-LOAD_SQL = [
-    "TRUNCATE webhook_delivery, webhook, incident, status_event, camera_health, health_meta, camera_state, camera"
-    " CASCADE",
-    """
-    INSERT INTO camera (id, code, name, latitude, longitude, district, kind, vendor, model, owner, lifecycle,
-                        heartbeat_interval_s, tags)
-    SELECT gen_random_uuid(), d.code || '-' || lpad(i::text, 6, '0'), 'Camera ' || i,
-           d.centroid_lat + (random() - 0.5) * 0.02, d.centroid_lon + (random() - 0.5) * 0.02, d.code,
-           (ARRAY['fixed','ptz','dome','anpr','speed'])[1 + i % 5], (ARRAY['Hikvision','Dahua','Axis'])[1 + i % 3],
-           'M-' || (i % 20), 'Sở GTVT', CASE WHEN i % 100 = 0 THEN 'maintenance' ELSE 'active' END,
-           CASE WHEN i % 20 < 2 THEN 30 ELSE 300 END, ARRAY['traffic']
-    FROM generate_series(1, :n) i
-    JOIN LATERAL (SELECT code, centroid_lat, centroid_lon FROM area WHERE level = 'district'
-                  ORDER BY code OFFSET i % 22 LIMIT 1) d ON true
-    """,
-    # i % 20 in (0, 1): 10% offline (interval 30 s, last heard an hour ago); i % 20 = 2: 5% degraded (low fps).
-    """
-    INSERT INTO camera_state (camera_id, received_at, fps)
-    SELECT c.id,
-           CASE WHEN right(c.code, 6)::int % 20 < 2 THEN clock_timestamp() - interval '1 hour'
-                ELSE clock_timestamp() - random() * interval '20 seconds' END,
-           CASE WHEN right(c.code, 6)::int % 20 = 2 THEN 1.0 ELSE 25.0 END
-    FROM camera c
-    """,
-    "ANALYZE camera",
-    "ANALYZE camera_state",
-]
+# Cameras report every 300 s, so the busy pass's two hours of silence take them offline; none sits behind
+# a gateway, and 1% are in maintenance.
+PERF_SHAPE = FleetShape(interval_s=300, maintenance=0.01, behind_gateways=0.0)
 
 
 async def _timed(fn: Callable[[], Awaitable[Any]], n: int) -> dict[str, float]:
@@ -67,12 +45,9 @@ async def main(url: str, cameras: int, repeat: int) -> None:
     engine = make_engine(async_url(url), application_name="citycam-health-perf")
     sessions = make_sessionmaker(engine)
     try:
-        async with sessions() as session:
-            started = time.perf_counter()
-            for sql in LOAD_SQL:
-                await session.execute(text(sql), {"n": cameras})
-            await session.commit()
-            print(f"loaded {cameras} cameras in {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        await load(plain_url(url), cameras, shape=PERF_SHAPE, replace=True)
+        print(f"loaded {cameras} cameras in {time.perf_counter() - started:.1f} s", flush=True)
 
         async def one_pass() -> Any:
             async with sessions() as s:
@@ -97,10 +72,12 @@ async def main(url: str, cameras: int, repeat: int) -> None:
 
         async with sessions() as session:
             # A busy pass: 10% more of the fleet goes silent at once (a city-wide outage's worth of transitions).
+            # Picked in id order (random), so they are spread over every district as the loaded rows are not.
             await session.execute(
                 text(
                     "UPDATE camera_state SET received_at = received_at - interval '2 hours'"
-                    " WHERE camera_id IN (SELECT camera_id FROM camera_health WHERE status = 'online' LIMIT :k)"
+                    " WHERE camera_id IN (SELECT camera_id FROM camera_health WHERE status = 'online'"
+                    " ORDER BY camera_id LIMIT :k)"
                 ),
                 {"k": cameras // 10},
             )
