@@ -9,6 +9,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,16 +46,33 @@ def database_url_for(name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-async def recreate_database(name: str) -> str:
-    """Drop and create database `name` on the test server; return its URL."""
-    valid_database_name(name)
+async def _on_server(statement: str) -> None:
     conn = await asyncpg.connect(SERVER_URL)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
-    return database_url_for(name)
+
+
+async def drop_database(name: str) -> None:
+    """Drop database `name` on the test server if it exists, closing its connections."""
+    await _on_server(f'DROP DATABASE IF EXISTS "{valid_database_name(name)}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def scratch_database(suffix: str | None = None, *, migrated: bool = True) -> AsyncIterator[str]:
+    """A database of its own for the block (TEST_DB_NAME, or TEST_DB_NAME_suffix): created afresh,
+    migrated to the head unless `migrated` is false, dropped when the block ends. Yields its URL."""
+    name = valid_database_name(TEST_DB_NAME if suffix is None else f"{TEST_DB_NAME}_{suffix}")
+    await drop_database(name)
+    await _on_server(f'CREATE DATABASE "{name}"')
+    url = database_url_for(name)
+    try:
+        if migrated:
+            await asyncio.to_thread(migrate.upgrade, url)
+        yield url
+    finally:
+        await drop_database(name)
 
 
 SERVER_URL = _server_url()
@@ -62,11 +80,10 @@ TEST_DB_NAME = valid_database_name(os.environ.get("CITYCAM_TEST_DB_NAME", "cityc
 
 
 @pytest.fixture(scope="session")
-async def database_url() -> str:
+async def database_url() -> AsyncIterator[str]:
     """The test database, created fresh and migrated to the head once per run."""
-    url = await recreate_database(TEST_DB_NAME)
-    await asyncio.to_thread(migrate.upgrade, url)
-    return url
+    async with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

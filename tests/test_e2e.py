@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 from tests.helpers import bearer, camera, free_port
 
 pytestmark = pytest.mark.e2e
@@ -28,8 +28,10 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-async def e2e_database() -> str:
-    return await recreate_database(f"{TEST_DB_NAME}_e2e")
+async def e2e_database() -> AsyncIterator[str]:
+    # Unmigrated: `citycam up` migrates it, as it would a new deployment's.
+    async with scratch_database("e2e", migrated=False) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

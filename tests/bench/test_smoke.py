@@ -5,11 +5,10 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bench.rows import all_rows
-from tests.conftest import ROOT, SERVER_URL, TEST_DB_NAME
+from tests.conftest import ROOT, SERVER_URL, TEST_DB_NAME, drop_database
 
 BENCH_DB = f"{TEST_DB_NAME}_bench"
 
@@ -18,11 +17,7 @@ BENCH_DB = f"{TEST_DB_NAME}_bench"
 async def bench_database() -> AsyncIterator[str]:
     """The database name the bench recreates; dropped afterwards."""
     yield BENCH_DB
-    conn = await asyncpg.connect(SERVER_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(BENCH_DB)
 
 
 @pytest.mark.e2e

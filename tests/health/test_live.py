@@ -3,6 +3,7 @@
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -11,19 +12,17 @@ from sqlalchemy import text
 
 from services.health.evaluator import LOCK_KEY, Evaluator
 from services.health.settings import HealthSettings, get_health_settings
-from shared import migrate
 from shared.db import make_engine
 from shared.tokens import issue_api_key
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 from tests.health.live import serve, wipe
 from tests.helpers import bearer, free_port
 
 
 @pytest.fixture(scope="module")
-async def live_url() -> str:
-    url = await recreate_database(f"{TEST_DB_NAME}_live")
-    await asyncio.to_thread(migrate.upgrade, url)
-    return url
+async def live_url() -> AsyncIterator[str]:
+    async with scratch_database("live") as url:
+        yield url
 
 
 @pytest.fixture

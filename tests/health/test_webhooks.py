@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -14,9 +15,8 @@ from sqlalchemy import text
 from services.health import webhooks
 from services.health.evaluation import evaluate
 from services.health.settings import HealthSettings, get_health_settings
-from shared import migrate
 from shared.db import make_engine, make_sessionmaker
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 from tests.health.live import serve, wipe
 from tests.helpers import PROBLEM_JSON, bearer, free_port
 
@@ -113,10 +113,9 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-async def hooks_url() -> str:
-    url = await recreate_database(f"{TEST_DB_NAME}_hooks")
-    await asyncio.to_thread(migrate.upgrade, url)
-    return url
+async def hooks_url() -> AsyncIterator[str]:
+    async with scratch_database("hooks") as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ import pytest
 
 from services.ingest.main import IngestApp, build_app
 from services.ingest.settings import IngestSettings
-from shared import migrate
 from shared.db import plain_url
 from shared.tokens import issue_device_token
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 
 
 @dataclass
@@ -74,11 +73,10 @@ async def add_gateway(conn: asyncpg.Connection, *, lifecycle: str = "active") ->
 
 
 @pytest.fixture(scope="session")
-async def live_url() -> str:
+async def live_url() -> AsyncIterator[str]:
     """A database of the ingest tests' own, migrated, whose rows are really committed."""
-    url = await recreate_database(f"{TEST_DB_NAME}_ingest_live")
-    await asyncio.to_thread(migrate.upgrade, url)
-    return url
+    async with scratch_database("ingest_live") as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Daily heartbeat partitions: created ahead, stranded default rows moved, old days dropped, one
 job at a time across replicas."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -15,19 +14,17 @@ from services.ingest.service import (
     maintain_partitions,
     upsert_heartbeats,
 )
-from shared import migrate
 from shared.db import plain_url
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 from tests.ingest.conftest import add_camera
 
 DAY = date(2031, 3, 10)
 
 
 @pytest.fixture(scope="module")
-async def retention_url() -> str:
-    url = await recreate_database(f"{TEST_DB_NAME}_ingest_retention")
-    await asyncio.to_thread(migrate.upgrade, url)
-    return url
+async def retention_url() -> AsyncIterator[str]:
+    async with scratch_database("ingest_retention") as url:
+        yield url
 
 
 @pytest.fixture

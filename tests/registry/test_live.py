@@ -15,27 +15,19 @@ from sqlalchemy import func, select
 
 from services.registry.main import app as registry_app
 from services.registry.router import router
-from shared import migrate
 from shared.app import create_app
 from shared.db import get_session, make_engine, make_sessionmaker, plain_url
 from shared.models import ApiKey, CameraChange
 from shared.notify import DEVICE_CHANGED
 from shared.tokens import issue_api_key
-from tests.conftest import TEST_DB_NAME, bind_app, recreate_database
+from tests.conftest import bind_app, scratch_database
 from tests.helpers import bearer, camera
 
 
 @pytest.fixture(scope="module")
 async def live_url() -> AsyncIterator[str]:
-    name = f"{TEST_DB_NAME}_registry_live"
-    url = await recreate_database(name)
-    await asyncio.to_thread(migrate.upgrade, url)
-    yield url
-    admin = await asyncpg.connect(plain_url(url).rsplit("/", 1)[0] + "/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database("registry_live") as url:
+        yield url
 
 
 @pytest.fixture

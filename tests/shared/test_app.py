@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.app import create_app
 from shared.db import make_engine
 from shared.migrate import head_revision
-from tests.conftest import recreate_database
+from tests.conftest import scratch_database
 from tests.helpers import PROBLEM_JSON, free_port
 
 SERVICES = ["registry", "ingest", "health"]
@@ -37,15 +37,15 @@ async def test_readyz_is_200_at_the_migration_head(service) -> None:
 async def test_readyz_is_503_when_the_schema_is_behind(registry) -> None:
     from services.registry.main import app
 
-    url = await recreate_database("citycam_test_unmigrated")
-    engine = make_engine(url)
-    original = app.state.engine
-    app.state.engine = engine
-    try:
-        r = await registry.get("/readyz")
-    finally:
-        app.state.engine = original
-        await engine.dispose()
+    async with scratch_database("unmigrated", migrated=False) as url:
+        engine = make_engine(url)
+        original = app.state.engine
+        app.state.engine = engine
+        try:
+            r = await registry.get("/readyz")
+        finally:
+            app.state.engine = original
+            await engine.dispose()
     assert r.status_code == 503
     assert r.headers["content-type"] == PROBLEM_JSON
     assert "citycam migrate" in r.json()["detail"]

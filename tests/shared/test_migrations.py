@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from shared import migrate
 from shared.db import make_engine
 from shared.models import AREA_LEVELS, CAMERA_KINDS, LIFECYCLES, ROLES
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 
 
 async def _tables(url: str) -> set[str]:
@@ -22,14 +22,13 @@ async def _tables(url: str) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade_leaves_no_drift() -> None:
-    url = await recreate_database(f"{TEST_DB_NAME}_migrations")
-    await asyncio.to_thread(migrate.upgrade, url)
-    await asyncio.to_thread(migrate.downgrade, url, "base")
-    assert await _tables(url) == {"alembic_version"}
-    await asyncio.to_thread(migrate.upgrade, url)
-    # alembic check raises when the models and the migrated schema differ.
-    await asyncio.to_thread(migrate.check, url)
-    assert {"camera", "area", "api_key", "heartbeat", "status_event"} <= await _tables(url)
+    async with scratch_database("migrations") as url:
+        await asyncio.to_thread(migrate.downgrade, url, "base")
+        assert await _tables(url) == {"alembic_version"}
+        await asyncio.to_thread(migrate.upgrade, url)
+        # alembic check raises when the models and the migrated schema differ.
+        await asyncio.to_thread(migrate.check, url)
+        assert {"camera", "area", "api_key", "heartbeat", "status_event"} <= await _tables(url)
 
 
 async def test_first_migration_seeds_the_22_districts(session) -> None:

@@ -4,10 +4,9 @@ Each service runs in this process under a real uvicorn server (in a thread, with
 against a database of its own, so the fuzzed writes never touch the main test database.
 """
 
-import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -16,32 +15,28 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import migrate
 from shared.db import make_engine, make_sessionmaker
 from shared.models import ApiKey
 from shared.settings import get_database_settings
 from shared.tokens import hash_secret
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 from tests.helpers import bearer, free_port
 
 FUZZ_ADMIN_KEY = "cck_fuzz-admin-key-for-tests-only-0123456789abcdef"
 EXAMPLES_PER_OPERATION = 25
 
 
-async def _fuzz_database() -> str:
-    url = await recreate_database(f"{TEST_DB_NAME}_fuzz")
-    await asyncio.to_thread(migrate.upgrade, url)
-    engine = make_engine(url)
-    async with make_sessionmaker(engine)() as session:
-        session.add(ApiKey(name="fuzz", role="admin", prefix=FUZZ_ADMIN_KEY[:12], key_hash=hash_secret(FUZZ_ADMIN_KEY)))
-        await session.commit()
-    await engine.dispose()
-    return url
-
-
 @pytest.fixture(scope="module")
-async def fuzz_database_url() -> str:
-    return await _fuzz_database()
+async def fuzz_database_url() -> AsyncIterator[str]:
+    async with scratch_database("fuzz") as url:
+        engine = make_engine(url)
+        async with make_sessionmaker(engine)() as session:
+            session.add(
+                ApiKey(name="fuzz", role="admin", prefix=FUZZ_ADMIN_KEY[:12], key_hash=hash_secret(FUZZ_ADMIN_KEY))
+            )
+            await session.commit()
+        await engine.dispose()
+        yield url
 
 
 @pytest.fixture(params=["registry", "ingest", "health"])

@@ -1,6 +1,5 @@
 """`citycam areas load FILE`: parsing, all-or-nothing loading, and cameras in the loaded wards."""
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -9,9 +8,8 @@ from typer.testing import CliRunner
 
 from citycam.cli import app
 from citycam.cli.areas import load_areas, parse_areas
-from shared import migrate
 from shared.db import plain_url
-from tests.conftest import TEST_DB_NAME, recreate_database
+from tests.conftest import scratch_database
 
 WARDS = (
     "code,name,level,parent\n"
@@ -50,15 +48,8 @@ def test_cli_refuses_a_bad_file_before_touching_the_database(tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 async def areas_url() -> AsyncIterator[str]:
-    name = f"{TEST_DB_NAME}_registry_areas"
-    url = await recreate_database(name)
-    await asyncio.to_thread(migrate.upgrade, url)
-    yield url
-    conn = await asyncpg.connect(plain_url(url).rsplit("/", 1)[0] + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with scratch_database("areas") as url:
+        yield url
 
 
 async def test_load_upserts_parents_first(areas_url) -> None:
