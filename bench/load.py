@@ -255,7 +255,8 @@ async def _load_settled(dsn: str, count: int, *, replace: bool) -> LoadedData:
     data = await load(dsn, count, replace=replace)
     conn = await asyncpg.connect(dsn)
     try:
-        # For plan checks by hand, as in a settled system: VACUUM merges the trigram indexes' pending lists.
+        # For plan checks by hand, as in a settled system: VACUUM sets the visibility map (index-only scans)
+        # and merges the tags index's GIN pending list (the search index has none).
         await conn.execute("VACUUM ANALYZE camera")
     finally:
         await conn.close()

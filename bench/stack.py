@@ -2,11 +2,9 @@
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +13,7 @@ import asyncpg
 import httpx
 
 from citycam import embedded
-from citycam.cli.stack import SERVICE_APPS
+from citycam.cli.stack import SERVICE_APPS, multiprocess_metrics, uvicorn_command
 from shared import migrate as migrations
 from shared.db import async_url, plain_url, valid_database_name
 
@@ -90,28 +88,10 @@ class BenchStack:
         log_path = logs / f"{name}.log"
         env = dict(os.environ, DATABASE_URL=self.database_url, **self.env)
         if workers > 1 and name != "noop":
-            # As `citycam up` runs them: several workers share one /metrics through a multiprocess dir.
-            metrics_dir = self.work_dir / f"prometheus-{name}"
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-            metrics_dir.mkdir(parents=True)
-            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--timeout-graceful-shutdown",
-            "10",
-        ]
-        if workers > 1:
-            cmd += ["--workers", str(workers)]
+            # As `citycam up` runs them.
+            env |= multiprocess_metrics(self.work_dir / f"prometheus-{name}")
+        options = ("--log-level", "warning", "--timeout-graceful-shutdown", "10")
+        cmd = uvicorn_command(app, "127.0.0.1", port, workers, *options)
         with log_path.open("wb") as fh:
             process = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
         service = Service(name=name, port=port, process=process, log_path=log_path)

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Annotated
 
 import httpx
@@ -81,29 +82,27 @@ def _pump(name: str, stream: IO[bytes]) -> None:
         console.out(line, highlight=False)
 
 
+def uvicorn_command(app: str, host: str, port: int, workers: int, *options: str) -> list[str]:
+    """The command line serving app (module:attribute) with uvicorn, without its access log."""
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port), "--no-access-log", *options]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    return cmd
+
+
+def multiprocess_metrics(metrics_dir: Path) -> dict[str, str]:
+    """The environment under which several workers share one /metrics (prometheus-client's multiprocess
+    mode), in metrics_dir emptied first: counts of an earlier start must not add to this one's."""
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    return {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+
+
 def _spawn(name: str, port: int, host: str, url: str, workers: int) -> Child:
     env = dict(os.environ, DATABASE_URL=plain_url(url))
     if workers > 1:
-        # Several workers share one /metrics: prometheus-client's multiprocess mode, fresh per start.
-        metrics_dir = get_database_settings().data_dir / f"prometheus-{name}"
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        metrics_dir.mkdir(parents=True)
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        SERVICE_APPS[name],
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "20",
-    ]
-    if workers > 1:
-        cmd += ["--workers", str(workers)]
+        env |= multiprocess_metrics(get_database_settings().data_dir / f"prometheus-{name}")
+    cmd = uvicorn_command(SERVICE_APPS[name], host, port, workers, "--timeout-graceful-shutdown", "20")
     # Each service leads its own process group, so stopping it also reaches uvicorn's workers even
     # when their master has died (they would otherwise linger, holding the port).
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
