@@ -8,6 +8,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.app import create_app
 from shared.db import make_engine
@@ -34,34 +35,30 @@ async def test_readyz_is_200_at_the_migration_head(service) -> None:
     assert r.json() | {"service": None} == {"status": "ready", "service": None, "revision": head_revision()}
 
 
-async def test_readyz_is_503_when_the_schema_is_behind(registry) -> None:
+async def _readyz_with(registry: httpx.AsyncClient, engine: AsyncEngine) -> httpx.Response:
+    """GET /readyz with the registry app on engine for the call (the engine is disposed afterwards)."""
     from services.registry.main import app
 
+    original = app.state.engine
+    app.state.engine = engine
+    try:
+        return await registry.get("/readyz")
+    finally:
+        app.state.engine = original
+        await engine.dispose()
+
+
+async def test_readyz_is_503_when_the_schema_is_behind(registry) -> None:
     async with scratch_database("unmigrated", migrated=False) as url:
-        engine = make_engine(url)
-        original = app.state.engine
-        app.state.engine = engine
-        try:
-            r = await registry.get("/readyz")
-        finally:
-            app.state.engine = original
-            await engine.dispose()
+        r = await _readyz_with(registry, make_engine(url))
     assert r.status_code == 503
     assert r.headers["content-type"] == PROBLEM_JSON
     assert "citycam migrate" in r.json()["detail"]
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(registry) -> None:
-    from services.registry.main import app
-
     engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none", connect_args={"timeout": 1})
-    original = app.state.engine
-    app.state.engine = engine
-    try:
-        r = await registry.get("/readyz")
-    finally:
-        app.state.engine = original
-        await engine.dispose()
+    r = await _readyz_with(registry, engine)
     assert r.status_code == 503
     assert r.headers["retry-after"]
 
