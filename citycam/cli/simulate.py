@@ -4,28 +4,46 @@ import asyncio
 import contextlib
 import os
 import signal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from citycam.cli import stack
-from citycam.cli.common import console, run
+from citycam.cli.common import console, progress_bar, read_api_key, run
 from citycam.cli.keys import _create as create_key
 from citycam.settings import get_port_settings
 from citycam.simulator import scenarios
 from citycam.simulator.client import Credentials, RegistrationError, register
-from citycam.simulator.fleet import Fleet, generate_fleet
+from citycam.simulator.fleet import AreaSet, Fleet, generate_fleet
 from citycam.simulator.runner import Runner, RunOptions
 from citycam.simulator.settings import get_simulator_settings
 from citycam.simulator.stats import RunStats, percentile
 from shared.settings import get_auth_settings, get_database_settings
 
+
+class Areas(StrEnum):
+    """The area set a simulated fleet is placed by."""
+
+    WARDS_2025 = "2025"
+    LEGACY = "legacy"
+
+    def area_set(self) -> AreaSet:
+        """The fleet generator's name for it."""
+        return "legacy" if self is Areas.LEGACY else "2025"
+
+
+AreasOption = Annotated[
+    Areas,
+    typer.Option(
+        "--areas", help="Place cameras by the 168 wards of 2025 (registered by ward alone) or the 22 legacy districts"
+    ),
+]
 ScenarioOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -34,30 +52,6 @@ ScenarioOption = Annotated[
         help=f"Repeatable: {', '.join(scenarios.SCENARIOS)} or all (default steady)",
     ),
 ]
-
-
-def read_api_key(explicit: str | None) -> str:
-    """The key given, else CITYCAM_SIM_API_KEY, else the bootstrap admin key file."""
-    settings = get_simulator_settings()
-    key = explicit or settings.api_key
-    if key:
-        return key
-    path = settings.key_file()
-    try:
-        return path.read_text().strip()
-    except OSError:
-        console.print(f"[red]no API key: pass --api-key or run `citycam migrate` to write {path}[/]")
-        raise typer.Exit(2) from None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 def _summary(stats: RunStats, elapsed: float) -> Table:
@@ -79,7 +73,7 @@ def _summary(stats: RunStats, elapsed: float) -> Table:
 
 
 async def _register(fleet: Fleet, registry_url: str, key: str) -> Credentials:
-    with _progress() as progress:
+    with progress_bar() as progress:
         return await register(fleet, registry_url=registry_url, api_key=key, progress=progress)
 
 
@@ -118,6 +112,7 @@ def simulate_fleet(
     power_cut_length: float | None,
     blip_at: float | None,
     blip_length: float,
+    area_set: AreaSet = "2025",
 ) -> RunStats:
     """Generate, register and run a fleet; print the summary; return the stats."""
     registry_url, ingest_url, _ = get_simulator_settings().urls()
@@ -132,10 +127,11 @@ def simulate_fleet(
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    fleet = generate_fleet(cameras, seed=seed, gateway_share=gateway_share)
+    fleet = generate_fleet(cameras, seed=seed, gateway_share=gateway_share, area_set=area_set)
     behind = sum(len(g.cameras) for g in fleet.gateways)
+    spread = "22 districts" if area_set == "legacy" else "the 168 wards of 2025"
     console.print(
-        f"fleet: {len(fleet.cameras):,} cameras in 22 districts, {len(fleet.gateways)} NVR gateways "
+        f"fleet: {len(fleet.cameras):,} cameras in {spread}, {len(fleet.gateways)} NVR gateways "
         f"({behind:,} cameras behind them); registering at {registry_url}"
     )
     try:
@@ -176,6 +172,7 @@ def simulate(
     power_cut_length: Annotated[float | None, typer.Option(help="Seconds (default half the run)")] = None,
     blip_at: Annotated[float | None, typer.Option(help="Seconds in (default 40% of the run)")] = None,
     blip_length: Annotated[float, typer.Option(help="Seconds the city's uplink is down")] = 60.0,
+    areas: AreasOption = Areas.WARDS_2025,
 ) -> None:
     """Register a simulated fleet through the registry API, then send its heartbeats to ingest."""
     simulate_fleet(
@@ -191,6 +188,7 @@ def simulate(
         power_cut_length=power_cut_length,
         blip_at=blip_at,
         blip_length=blip_length,
+        area_set=areas.area_set(),
     )
 
 
@@ -223,6 +221,7 @@ def demo(
     scenario: ScenarioOption = None,
     duration: Annotated[float, typer.Option(min=1, help="Seconds before the demo stops by itself")] = 24 * 3600.0,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz")] = 120.0,
+    areas: AreasOption = Areas.WARDS_2025,
 ) -> None:
     """Everything `citycam up` does, plus a simulated city: a power cut at 2 min, a network blip at 10 min."""
     # The services' per-request access logs would drown the live status line.
@@ -249,6 +248,7 @@ def demo(
             power_cut_length=300.0,
             blip_at=600.0,
             blip_length=45.0,
+            area_set=areas.area_set(),
         )
         _print_urls(key)
     except KeyboardInterrupt:

@@ -141,6 +141,8 @@ async def _import(client: httpx.AsyncClient, fleet: Fleet, creds: Credentials, p
                 client,
                 "POST",
                 "/v1/cameras/import",
+                # Created cameras come back with their tokens: only cameras of an earlier run need rotate-token.
+                params={"issue_tokens": "true"},
                 content=payload,
                 headers={"content-type": content_types[0]},
                 timeout=120,
@@ -156,13 +158,13 @@ async def _import(client: httpx.AsyncClient, fleet: Fleet, creds: Credentials, p
             raise _fail("importing cameras", response)
         body = response.json()
         rejected = {int(r.get("line", 0)): r for r in body.get("rejected", [])}
-        tokens = body.get("device_tokens") or body.get("tokens") or {}
+        tokens = {t["code"]: t["device_token"] for t in body.get("device_tokens") or []}
         for line, camera in enumerate(chunk, start=1):
             if line in rejected:
                 creds.rejected[camera.code] = json.dumps(rejected[line].get("errors"), ensure_ascii=False)[:300]
                 continue
             registered.append(camera.code)
-            if isinstance(tokens, dict) and isinstance(tokens.get(camera.code), str):
+            if camera.code in tokens:
                 creds.camera_tokens[camera.code] = tokens[camera.code]
         progress.advance(task, len(chunk))
     creds.import_used = f"POST /v1/cameras/import ({content_types[0]})"

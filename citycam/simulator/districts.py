@@ -1,4 +1,5 @@
-"""The 22 HCMC district-level units, with a disc of the same area around each centroid as their extent."""
+"""The 22 HCMC district-level units (and the two former provinces), a disc of the same area around each
+centroid as their extent."""
 
 import csv
 import math
@@ -36,8 +37,12 @@ class District:
         """A uniform random point within spread x radius of the centroid, as (lat, lon)."""
         r = self.radius_km * spread * math.sqrt(rng.random())
         theta = rng.uniform(0, 2 * math.pi)
-        lat = self.lat + r * math.sin(theta) / KM_PER_DEGREE_LAT
-        lon = self.lon + r * math.cos(theta) / (KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(self.lat)))
+        return self.offset(r * math.sin(theta), r * math.cos(theta))
+
+    def offset(self, north_km: float, east_km: float) -> tuple[float, float]:
+        """The point this far north and east of the centroid, as (lat, lon) to six decimals."""
+        lat = self.lat + north_km / KM_PER_DEGREE_LAT
+        lon = self.lon + east_km / (KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(self.lat)))
         return round(lat, 6), round(lon, 6)
 
 

@@ -4,9 +4,13 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from citycam.simulator.districts import District, load_districts
+from citycam.simulator.wards import load_wards
+
+# Which areas the fleet is placed by: the 22 districts, or the 168 units of 2025 (registered by ward alone).
+AreaSet = Literal["legacy", "2025"]
 
 # Real arterial roads, so names and the accent-insensitive search have something true to find.
 ROADS: dict[str, tuple[str, ...]] = {
@@ -85,7 +89,7 @@ TAGS = ("traffic", "intersection", "bridge", "school-zone", "flood-watch", "tunn
 INTERVALS: tuple[tuple[int, int], ...] = ((10, 15), (15, 10), (30, 60), (60, 15))
 NVR_CHANNELS = (8, 16, 16, 32)
 # Relative camera density: the dense inner districts carry most cameras per square kilometre.
-DENSITY = {"urban_district": 4.0, "municipal_city": 3.0, "rural_district": 0.8}
+DENSITY = {"urban_district": 4.0, "municipal_city": 3.0, "rural_district": 0.8, "former_province": 0.5}
 
 
 @dataclass
@@ -111,6 +115,7 @@ class SimCamera:
     owner: str
     installed_at: datetime
     gateway: str | None = None  # the code of its NVR, if any
+    ward: str | None = None  # a 2025 unit: the body names it alone, the registry derives the district
 
     def api_body(self, gateway_ids: dict[str, str] | None = None) -> dict[str, Any]:
         """The JSON body for POST /v1/cameras and a JSON-lines import row."""
@@ -120,7 +125,7 @@ class SimCamera:
             "latitude": self.latitude,
             "longitude": self.longitude,
             "address": self.address,
-            "district": self.district,
+            **({"district": self.district} if self.ward is None else {"ward": self.ward}),
             "road": self.road,
             "direction": self.direction,
             "kind": self.kind,
@@ -155,6 +160,7 @@ class SimGateway:
     ip: str
     heartbeat_interval_s: int
     cameras: list[int] = field(default_factory=list)  # indexes into Fleet.cameras
+    ward: str | None = None
 
     def api_body(self) -> dict[str, Any]:
         """The JSON body for POST /v1/gateways."""
@@ -162,6 +168,7 @@ class SimGateway:
             "code": self.code,
             "name": self.name,
             "district": self.district,
+            **({"ward": self.ward} if self.ward is not None else {}),
             "latitude": self.latitude,
             "longitude": self.longitude,
             "vendor": self.vendor,
@@ -215,8 +222,25 @@ def split_counts(total: int, districts: Sequence[District]) -> dict[str, int]:
     return counts
 
 
-def _camera(rng: random.Random, district: District, number: int, district_index: int) -> SimCamera:
-    lat, lon = district.random_point(rng)
+@dataclass(frozen=True)
+class Place:
+    """Where a group of cameras goes: a district, or a 2025 unit (with its legacy district)."""
+
+    area: District
+    district: District
+    ward: str | None = None
+
+
+def places(area_set: AreaSet) -> tuple[Place, ...]:
+    """The places a fleet is spread over, in reference-file order."""
+    if area_set == "legacy":
+        return tuple(Place(area=d, district=d) for d in load_districts())
+    return tuple(Place(area=w.place, district=w.district, ward=w.place.code) for w in load_wards())
+
+
+def _camera(rng: random.Random, place: Place, number: int, district_index: int) -> SimCamera:
+    district = place.district
+    lat, lon = place.area.random_point(rng)
     road = rng.choice(ROADS.get(district.code, ("Quốc lộ 1A",)))
     spot = rng.choice(SPOTS)
     kind = _weighted(rng, KINDS)
@@ -226,12 +250,13 @@ def _camera(rng: random.Random, district: District, number: int, district_index:
     tags = sorted(set(rng.sample(TAGS, rng.choice((1, 1, 2, 3)))))
     installed = datetime(2016, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 3500))
     return SimCamera(
-        code=f"{district.code}-{number:04d}",
+        code=f"{place.area.code}-{number:04d}",
         name=f"{spot} {road} - {direction}",
         latitude=lat,
         longitude=lon,
-        address=f"{rng.randrange(1, 900)} {road}, {district.name}, TP. Hồ Chí Minh",
+        address=f"{rng.randrange(1, 900)} {road}, {place.area.name}, TP. Hồ Chí Minh",
         district=district.code,
+        ward=place.ward,
         road=road,
         direction=direction,
         kind=kind,
@@ -248,8 +273,9 @@ def _camera(rng: random.Random, district: District, number: int, district_index:
 
 
 def _gateways_for(
-    rng: random.Random, district: District, members: list[int], cameras: list[SimCamera], district_index: int
+    rng: random.Random, place: Place, members: list[int], cameras: list[SimCamera], district_index: int
 ) -> Iterator[SimGateway]:
+    area = place.area
     # Neighbours share an NVR: order the chosen cameras along a coarse grid before cutting them into groups.
     members = sorted(members, key=lambda i: (round(cameras[i].latitude, 2), cameras[i].longitude))
     start, number = 0, 1
@@ -260,7 +286,7 @@ def _gateways_for(
         vendor, model, firmware = rng.choice(NVR_MODELS)
         lat = round(sum(cameras[i].latitude for i in group) / len(group), 6)
         lon = round(sum(cameras[i].longitude for i in group) / len(group), 6)
-        code = f"{district.code}-NVR-{number:02d}"
+        code = f"{area.code}-NVR-{number:02d}"
         interval = 30
         for i in group:
             cameras[i].gateway = code
@@ -268,8 +294,9 @@ def _gateways_for(
             cameras[i].heartbeat_interval_s = interval
         yield SimGateway(
             code=code,
-            name=f"NVR {district.name} #{number}",
-            district=district.code,
+            name=f"NVR {area.name} #{number}",
+            district=place.district.code,
+            ward=place.ward,
             latitude=lat,
             longitude=lon,
             vendor=vendor,
@@ -282,17 +309,20 @@ def _gateways_for(
         number += 1
 
 
-def generate_fleet(count: int = 10_000, *, seed: int = 42, gateway_share: float = 0.3) -> Fleet:
-    """A deterministic fleet of `count` cameras over the 22 districts, about gateway_share behind NVRs."""
+def generate_fleet(
+    count: int = 10_000, *, seed: int = 42, gateway_share: float = 0.3, area_set: AreaSet = "legacy"
+) -> Fleet:
+    """A deterministic fleet of `count` cameras over the 22 districts or the 168 units of 2025, about
+    gateway_share behind NVRs (an NVR serves one district, or one ward)."""
     rng = random.Random(seed)
-    districts = load_districts()
-    counts = split_counts(count, districts)
+    spread = places(area_set)
+    counts = split_counts(count, [p.area for p in spread])
     cameras: list[SimCamera] = []
     gateways: list[SimGateway] = []
-    for index, district in enumerate(districts):
+    for index, place in enumerate(spread):
         first = len(cameras)
-        cameras.extend(_camera(rng, district, n, index) for n in range(1, counts[district.code] + 1))
+        cameras.extend(_camera(rng, place, n, index) for n in range(1, counts[place.area.code] + 1))
         local = list(range(first, len(cameras)))
         behind = rng.sample(local, round(len(local) * gateway_share))
-        gateways.extend(_gateways_for(rng, district, behind, cameras, index))
+        gateways.extend(_gateways_for(rng, place, behind, cameras, index))
     return Fleet(cameras=cameras, gateways=gateways)

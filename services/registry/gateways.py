@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.areas import check_location
+from services.registry.areas import Current, locate
 from services.registry.audit import audit_value, diff, record_change
 from services.registry.device_tokens import add_device, notify_device_changed, replace_token, revoke_tokens
 from services.registry.devices import check_if_match, check_not_null, etag, get_device
@@ -41,7 +41,7 @@ async def create_gateway(
 ) -> tuple[Gateway, str]:
     """Register a gateway with its own device token; 409 when the code is taken."""
     principal.require_district(data.district)
-    await check_location(session, district=data.district, ward=data.ward)
+    await locate(session, given={"district": data.district, "ward": data.ward}, current=None, point=None)
     if await session.scalar(select(Gateway.id).where(Gateway.code == data.code)) is not None:
         raise Conflict(f"a gateway with code {data.code!r} already exists")
     values = data.model_dump()
@@ -86,11 +86,12 @@ async def update_gateway(
     check_if_match(if_match, etag(gateway))
     principal.require_district(gateway.district)
     check_not_null(fields, GATEWAY_REQUIRED)
-    district = fields.get("district", gateway.district)
-    if district != gateway.district:
-        principal.require_district(district)
     if "district" in fields or "ward" in fields:
-        await check_location(session, district=district, ward=fields.get("ward", gateway.ward))
+        # As for a camera: a ward alone brings its legacy district.
+        location = await locate(session, given=fields, current=Current(gateway.district, gateway.ward), point=None)
+        fields = {**fields, "district": location.district, "ward": location.ward}
+    if fields.get("district", gateway.district) != gateway.district:
+        principal.require_district(fields["district"])
     lifecycle = fields.get("lifecycle", gateway.lifecycle)
     if gateway.lifecycle == "decommissioned" and lifecycle != "decommissioned":
         raise Conflict("a decommissioned gateway cannot come back; register it again under a new code")

@@ -2,12 +2,19 @@
 
 The body is spooled to a temporary file (memory up to SPOOL_MEMORY_BYTES, disk beyond) while its
 UTF-8 is checked, then parsed one row at a time, so a 10,000-row file never sits in memory as objects.
+
+Spreadsheets save CSV in other encodings too: a body that starts with a UTF-16 byte-order mark (Excel's
+"Unicode Text") is read as UTF-16, and `charset=windows-1258` (a Vietnamese Windows Excel's "CSV") or
+`charset=utf-16` in the Content-Type names the encoding; either is converted to UTF-8 (NFC, since
+Windows-1258 writes tones as combining marks) while it is spooled. Anything else that is not UTF-8 is
+refused with a 400 saying how to send it, never guessed: nearly every byte string is valid Windows-1258.
 """
 
 import codecs
 import csv
 import json
 import tempfile
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -22,6 +29,21 @@ MAX_JSON_LINE = 64 * 1024
 MAX_JSON_DEPTH = 8
 CSV_TYPES = ("text/csv", "application/csv")
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines")
+# charset parameter -> Python codec; utf-16 without an endianness reads the byte-order mark.
+CHARSETS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "utf-16": "utf-16",
+    "utf-16le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+    "windows-1258": "cp1258",
+    "cp1258": "cp1258",
+}
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+NOT_UTF8_HINT = (
+    "; a spreadsheet's CSV in another encoding needs it named (Content-Type: text/csv; charset=windows-1258"
+    " or utf-16), or save it as 'CSV UTF-8'"
+)
 
 
 @dataclass
@@ -45,25 +67,65 @@ def body_format(content_type: str | None) -> str:
     )
 
 
-async def spool(stream: AsyncIterator[bytes]) -> IO[bytes]:
-    """The request body in a temporary file, refused unless it is UTF-8 without NUL characters."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def body_charset(content_type: str | None) -> str | None:
+    """The codec the Content-Type's charset parameter names (None without one); 415 for one not read here."""
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+            if charset not in CHARSETS:
+                raise UnsupportedMediaType(f"charset {charset[:40]!r} is not read; send utf-8, utf-16 or windows-1258")
+            return CHARSETS[charset]
+    return None
+
+
+class _Recoder:
+    """A body's bytes, checked as UTF-8 and passed on, or decoded from `codec` and passed on as NFC UTF-8."""
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        self.decoder = codecs.getincrementaldecoder(codec)()
+        self.size = 0
+        self.tail = ""  # decoded text after the last newline: a combining mark may still follow
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> bytes:
+        try:
+            text = self.decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            where = "it ends inside a character" if final else f"byte {self.size + exc.start}"
+            hint = NOT_UTF8_HINT if self.codec == "utf-8" else ""
+            raise BadRequest(f"the body is not valid {self.codec.upper()} ({where}){hint}") from None
+        self.size += len(chunk)
+        if self.codec == "utf-8":
+            out = chunk
+        else:
+            text = self.tail + text
+            cut = len(text) if final else text.rfind("\n") + 1
+            ready, self.tail = text[:cut], text[cut:]
+            out = unicodedata.normalize("NFC", ready).encode()
+        if b"\x00" in out:
+            raise ValidationFailed("NUL characters are not allowed")
+        return out
+
+
+async def spool(stream: AsyncIterator[bytes], charset: str | None = None) -> IO[bytes]:
+    """The request body in a temporary file as UTF-8 without NUL characters (converted from `charset`, or
+    from UTF-16 when it starts with a byte-order mark); 400 when it is not valid in its encoding."""
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115 - returned to the caller
-    size = 0
+    recoder: _Recoder | None = None
+    head = b""
     try:
         async for chunk in stream:
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                raise BadRequest(f"the body is not valid UTF-8 (byte {size + exc.start})") from None
-            if b"\x00" in chunk:
-                raise ValidationFailed("NUL characters are not allowed")
-            out.write(chunk)
-            size += len(chunk)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise BadRequest("the body is not valid UTF-8 (it ends inside a character)") from None
+            if recoder is None:
+                # Two bytes decide whether a byte-order mark says UTF-16.
+                head += chunk
+                if len(head) < 2:
+                    continue
+                chunk, head = head, b""
+                recoder = _Recoder(charset or ("utf-16" if chunk[:2] in UTF16_BOMS else "utf-8"))
+            out.write(recoder.feed(chunk))
+        recoder = recoder or _Recoder(charset or "utf-8")
+        out.write(recoder.feed(head, final=True))
     except BaseException:
         out.close()
         raise

@@ -20,13 +20,23 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import service
-from services.registry.areas import check_location_among
+from services.registry.areas import AreaIndex, full_area_index, resolve_location
 from services.registry.audit import change_row, created
 from services.registry.import_rows import Row, csv_rows, jsonl_rows
-from services.registry.schemas import CAMERA_FIELDS, CAMERA_REQUIRED, CameraCreate, ImportRejected, ImportResult
+from services.registry.schemas import (
+    CAMERA_FIELDS,
+    CAMERA_REQUIRED,
+    CameraCreate,
+    ImportFlagged,
+    ImportRejected,
+    ImportResult,
+    ImportToken,
+    LocationWarning,
+)
 from shared.auth import Principal
 from shared.errors import Problem, ValidationFailed, database_problem
-from shared.models import Area, Camera, CameraChange, Gateway
+from shared.models import Camera, CameraChange, DeviceCredential, Gateway
+from shared.tokens import issue_device_token
 
 log = logging.getLogger(__name__)
 
@@ -59,21 +69,25 @@ def _problem_errors(problem: Problem) -> list[dict[str, Any]]:
 
 @dataclass
 class Importer:
-    """One import request: the caller, the areas and gateways seen, the counts and the rejects."""
+    """One import request: the caller, the areas and gateways seen, the counts, rejects, warnings and tokens."""
 
     session: AsyncSession
     principal: Principal
     request_id: str | None
-    areas: Mapping[str, Area]
+    index: AreaIndex
+    issue_tokens: bool = False
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: list[ImportRejected] = field(default_factory=list)
+    flagged: list[ImportFlagged] = field(default_factory=list)
+    tokens: list[ImportToken] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
     gateways: dict[uuid.UUID, bool] = field(default_factory=dict)
     # New rows of the current batch, written with one multi-row INSERT each (no ORM bookkeeping).
     new_cameras: list[dict[str, Any]] = field(default_factory=list)
     new_changes: list[dict[str, Any]] = field(default_factory=list)
+    new_credentials: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, row: Row, errors: list[dict[str, Any]]) -> None:
         code = row.values.get("code")
@@ -105,12 +119,18 @@ class Importer:
                     self.reject(row, [{"loc": [], "msg": database_problem(exc).detail}])
         self.session.expunge_all()
 
-    def _counts(self) -> tuple[int, int, int, int]:
-        return self.created, self.updated, self.unchanged, len(self.rejected)
+    def flag(self, row: Row, code: str, warnings: list[LocationWarning]) -> None:
+        if warnings:
+            self.flagged.append(ImportFlagged(line=row.line, code=code, warnings=warnings))
 
-    def _restore(self, counts: tuple[int, int, int, int]) -> None:
+    def _counts(self) -> tuple[int, ...]:
+        return self.created, self.updated, self.unchanged, len(self.rejected), len(self.flagged), len(self.tokens)
+
+    def _restore(self, counts: tuple[int, ...]) -> None:
         self.created, self.updated, self.unchanged = counts[:3]
         del self.rejected[counts[3] :]
+        del self.flagged[counts[4] :]
+        del self.tokens[counts[5] :]
 
     async def _write(self) -> None:
         try:
@@ -118,8 +138,10 @@ class Importer:
             if self.new_cameras:
                 await self.session.execute(insert(Camera), self.new_cameras)
                 await self.session.execute(insert(CameraChange), self.new_changes)
+            if self.new_credentials:
+                await self.session.execute(insert(DeviceCredential), self.new_credentials)
         finally:
-            self.new_cameras, self.new_changes = [], []
+            self.new_cameras, self.new_changes, self.new_credentials = [], [], []
 
     async def _rows(self, rows: list[Row]) -> None:
         codes = [row.values["code"].strip() for row in rows if isinstance(row.values.get("code"), str)]
@@ -151,6 +173,9 @@ class Importer:
         given = {k: v for k, v in row.values.items() if not (v is None and k in CAMERA_REQUIRED)}
         camera = existing.get(code)
         merged = {**camera_input(camera), **given} if camera is not None else given
+        if given.get("ward") is not None and "district" not in given:
+            # A row with a ward and no district: the ward's legacy district, not the stored one.
+            merged.pop("district", None)
         try:
             data = CameraCreate.model_validate(merged)
         except ValidationError as exc:
@@ -161,11 +186,12 @@ class Importer:
                 "unknown gateway", errors=[{"loc": ["gateway_id"], "msg": "unknown or decommissioned gateway"}]
             )
         if camera is None:
-            await self._create(data)
+            await self._create(row, data)
             return
         # Every field is passed; unchanged ones drop out of the diff (a masked stream URL keeps its credentials).
-        fields = {name: getattr(data, name) for name in CAMERA_FIELDS}
-        changes = await service.apply_camera_update(
+        # A district left out follows from the ward.
+        fields = {name: getattr(data, name) for name in CAMERA_FIELDS if name != "district" or data.district}
+        changes, warnings = await service.apply_camera_update(
             self.session,
             camera=camera,
             fields=fields,
@@ -173,21 +199,34 @@ class Importer:
             request_id=self.request_id,
             action="import",
             unconditional=True,
-            areas=self.areas,
+            index=self.index,
         )
+        self.flag(row, code, warnings)
         if changes:
             self.updated += 1
         else:
             self.unchanged += 1
 
-    async def _create(self, data: CameraCreate) -> None:
-        if not self.principal.can_change_district(data.district):
+    async def _create(self, row: Row, data: CameraCreate) -> None:
+        location = resolve_location(
+            self.index,
+            given=data.model_dump(include={"district", "ward"}),
+            current=None,
+            point=service.new_point(data),
+        )
+        if not self.principal.can_change_district(location.district):
             raise ValidationFailed(
                 "outside the key's districts",
-                errors=[{"loc": ["district"], "msg": f"this key may not change devices in district {data.district!r}"}],
+                errors=[
+                    {"loc": ["district"], "msg": f"this key may not change devices in district {location.district!r}"}
+                ],
             )
-        check_location_among(self.areas, district=data.district, ward=data.ward)
-        values = service.new_camera_values(data)
+        values = service.new_camera_values(data, location)
+        self.flag(row, data.code, location.warnings)
+        if self.issue_tokens:
+            issued = issue_device_token()
+            self.new_credentials.append({"token_hash": issued.hash, "prefix": issued.prefix, "camera_id": values["id"]})
+            self.tokens.append(ImportToken(line=row.line, code=data.code, id=values["id"], device_token=issued.secret))
         self.new_cameras.append(values)
         self.new_changes.append(
             change_row(
@@ -209,10 +248,19 @@ async def import_cameras(
     principal: Principal,
     request_id: str | None,
     dry_run: bool,
+    issue_tokens: bool = False,
 ) -> ImportResult:
-    """Upsert cameras by code from a spooled CSV or JSON-lines body; dry_run rolls everything back."""
-    areas = {area.code: area for area in (await session.execute(select(Area))).scalars()}
-    importer = Importer(session=session, principal=principal, request_id=request_id, areas=areas)
+    """Upsert cameras by code from a spooled CSV or JSON-lines body; dry_run rolls everything back.
+
+    With issue_tokens, each created camera gets a device token, returned this once (none on a dry run).
+    """
+    importer = Importer(
+        session=session,
+        principal=principal,
+        request_id=request_id,
+        index=await full_area_index(session),
+        issue_tokens=issue_tokens and not dry_run,
+    )
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
     rows = csv_rows(text) if fmt == "csv" else jsonl_rows(text)
     outer = await session.begin_nested()
@@ -271,4 +319,6 @@ async def import_cameras(
         updated=importer.updated,
         unchanged=importer.unchanged,
         rejected=importer.rejected,
+        flagged=importer.flagged,
+        device_tokens=importer.tokens if issue_tokens else None,
     )

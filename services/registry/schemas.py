@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 from sqlalchemy import inspect
@@ -39,6 +39,32 @@ StreamUrl = Annotated[
     Field(description="rtsp, rtsps, http or https URL; credentials are stored apart and never returned"),
 ]
 Tags = Annotated[list[Tag], Field(max_length=50)]
+DistrictCode = Annotated[
+    AreaCode,
+    Field(
+        description="Legacy district (or former province) code, e.g. BTH; optional when a ward is given (its"
+        " legacy district is implied through the crosswalk) or when loaded boundaries place the point in a ward"
+    ),
+]
+WardCode = Annotated[
+    AreaCode,
+    Field(
+        description="Ward code, e.g. 26734 (a 2025 unit: ward, commune or special zone); filled from the"
+        " coordinates when boundaries are loaded and none is given"
+    ),
+]
+
+
+class LocationWarning(BaseModel):
+    """Something about a written location that looks wrong but was not refused."""
+
+    kind: Literal["outside_area", "district_differs"] = Field(
+        description="outside_area: the coordinates lie outside the loaded boundary of the declared district or"
+        " ward; district_differs: the district given is not the one the ward came from (seven 2025 units hold"
+        " parts of a second old district, so this may be right)"
+    )
+    loc: list[str]
+    msg: str
 
 
 class CameraCreate(StrictModel):
@@ -47,8 +73,8 @@ class CameraCreate(StrictModel):
     latitude: Latitude
     longitude: Longitude
     address: LongText | None = None
-    district: AreaCode
-    ward: AreaCode | None = None
+    district: DistrictCode | None = None
+    ward: WardCode | None = None
     road: ShortText | None = None
     direction: Direction | None = None
     kind: CameraKind = "fixed"
@@ -73,8 +99,8 @@ class CameraUpdate(StrictModel):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     address: LongText | None = None
-    district: AreaCode | None = None
-    ward: AreaCode | None = None
+    district: DistrictCode | None = None
+    ward: WardCode | None = None
     road: ShortText | None = None
     direction: Direction | None = None
     kind: CameraKind | None = None
@@ -119,7 +145,13 @@ class CameraRead(BaseModel):
     version: int
 
 
-class CameraCreated(CameraRead):
+class CameraWritten(CameraRead):
+    warnings: list[LocationWarning] = Field(
+        default_factory=list, description="What looks wrong about the location (written all the same)"
+    )
+
+
+class CameraCreated(CameraWritten):
     device_token: str = Field(description="The camera's device token, shown this once")
 
 
@@ -146,12 +178,33 @@ class ImportRejected(BaseModel):
     errors: list[dict[str, Any]]
 
 
+class ImportFlagged(BaseModel):
+    line: int = Field(description="Line of the file where the row starts")
+    code: str
+    warnings: list[LocationWarning]
+
+
+class ImportToken(BaseModel):
+    line: int = Field(description="Line of the file where the row starts")
+    code: str
+    id: uuid.UUID
+    device_token: str = Field(description="The camera's device token, shown this once")
+
+
 class ImportResult(BaseModel):
     dry_run: bool
     created: int
     updated: int
     unchanged: int
     rejected: list[ImportRejected]
+    flagged: list[ImportFlagged] = Field(
+        default_factory=list, description="Rows written with location warnings (see LocationWarning)"
+    )
+    device_tokens: list[ImportToken] | None = Field(
+        default=None,
+        description="With issue_tokens=true: a device token for each camera this import created, shown this once"
+        " (an updated camera keeps its token; rotate-token issues a new one); empty on a dry run; null otherwise",
+    )
 
 
 class GatewayCreate(StrictModel):
@@ -221,6 +274,14 @@ class AreaRead(BaseModel):
     name: str
     level: str
     parent: str | None
+    set: str | None = Field(
+        description="The area set: legacy (the 22 districts and the two former provinces), 2025 (the 168 units"
+        " since 1 July 2025) or one loaded from a file; null for the city, the parent of both"
+    )
+    former_district: str | None = Field(
+        description="The crosswalk: the legacy district (or former province) a 2025 unit came from; a camera"
+        " given only this ward is counted under it"
+    )
     centroid_lat: float | None
     centroid_lon: float | None
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.areas import check_location, check_location_among
+from services.registry.areas import LOCATION_FIELDS, AreaIndex, Current, Location, locate, resolve_location
 from services.registry.audit import audit_value, diff, record_change
 from services.registry.device_tokens import add_device, notify_device_changed, replace_token, revoke_tokens
 from services.registry.devices import check_if_match, check_not_null, etag, get_device
@@ -23,10 +23,11 @@ from services.registry.schemas import (
     CameraRead,
     CameraUpdate,
     DeviceTokenIssued,
+    LocationWarning,
 )
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, ValidationFailed
-from shared.models import Area, Camera, Gateway
+from shared.models import Camera, Gateway
 
 # CameraRead's fields that are read from the row as they are stored (the rest are converted).
 _READ_AS_STORED = tuple(name for name in CameraRead.model_fields if name not in ("ip", "stream_url", "tags"))
@@ -87,9 +88,10 @@ def check_operator_change(principal: Principal, before: str, fields: Mapping[str
         raise Forbidden("an operator key may only move a camera into or out of maintenance")
 
 
-def new_camera_values(data: CameraCreate) -> dict[str, Any]:
+def new_camera_values(data: CameraCreate, location: Location) -> dict[str, Any]:
     """The column values of a new camera from a validated body (stream credentials split off and hashed)."""
     values = data.model_dump()
+    values["district"], values["ward"] = location.district, location.ward
     values["stream_url"], values["stream_credentials_hash"] = stream_values(data.stream_url, None)
     values["ip"] = str(data.ip) if data.ip is not None else None
     values["id"] = uuid.uuid4()
@@ -103,16 +105,23 @@ async def create_camera(
     data: CameraCreate,
     principal: Principal,
     request_id: str | None,
-) -> tuple[Camera, str]:
-    """Register a camera with a fresh device token; 409 when the code is taken."""
-    principal.require_district(data.district)
-    await check_location(session, district=data.district, ward=data.ward)
+) -> tuple[Camera, str, list[LocationWarning]]:
+    """Register a camera with a fresh device token; 409 when the code is taken. Also its location warnings."""
+    location = await locate(
+        session, given=data.model_dump(include={"district", "ward"}), current=None, point=new_point(data)
+    )
+    principal.require_district(location.district)
     await check_gateway(session, data.gateway_id)
     if await session.scalar(select(Camera.id).where(Camera.code == data.code)) is not None:
         raise Conflict(f"a camera with code {data.code!r} already exists")
-    camera = Camera(**new_camera_values(data))
+    camera = Camera(**new_camera_values(data, location))
     secret = await add_device(session, device=camera, state=camera_state, principal=principal, request_id=request_id)
-    return camera, secret
+    return camera, secret, location.warnings
+
+
+def new_point(data: CameraCreate) -> tuple[float, float]:
+    """A new camera's (latitude, longitude)."""
+    return data.latitude, data.longitude
 
 
 async def apply_camera_update(
@@ -124,21 +133,27 @@ async def apply_camera_update(
     request_id: str | None,
     action: str = "update",
     unconditional: bool = False,
-    areas: Mapping[str, Area] | None = None,
-) -> dict[str, Any]:
-    """Apply validated field values to a locked camera: scope, location, lifecycle and audit; the diff."""
+    index: AreaIndex | None = None,
+) -> tuple[dict[str, Any], list[LocationWarning]]:
+    """Apply validated field values to a locked camera: scope, location, lifecycle and audit.
+
+    The diff and the location's warnings; `index` holds the areas an import read once (else they are read).
+    """
     principal.require_district(camera.district)
     check_operator_change(principal, camera.lifecycle, fields)
     check_not_null(fields, CAMERA_REQUIRED)
-    district = fields.get("district", camera.district)
-    ward = fields.get("ward", camera.ward)
-    if district != camera.district:
-        principal.require_district(district)
-    if "district" in fields or "ward" in fields:
-        if areas is None:
-            await check_location(session, district=district, ward=ward)
+    warnings: list[LocationWarning] = []
+    if LOCATION_FIELDS & fields.keys():
+        current = Current(camera.district, camera.ward)
+        point = (fields.get("latitude", camera.latitude), fields.get("longitude", camera.longitude))
+        if index is None:
+            location = await locate(session, given=fields, current=current, point=point)
         else:
-            check_location_among(areas, district=district, ward=ward)
+            location = resolve_location(index, given=fields, current=current, point=point)
+        fields = {**fields, "district": location.district, "ward": location.ward}
+        warnings = location.warnings
+    if fields.get("district", camera.district) != camera.district:
+        principal.require_district(fields["district"])
     lifecycle = fields.get("lifecycle", camera.lifecycle)
     if camera.lifecycle == "decommissioned" and lifecycle != "decommissioned":
         raise Conflict("a decommissioned camera cannot come back; register it again under a new code")
@@ -164,7 +179,7 @@ async def apply_camera_update(
             "to": MASK if camera.stream_credentials_hash else None,
         }
     if not changes:
-        return changes
+        return changes, warnings
     camera.version += 1
     camera.updated_at = func.now()
     if lifecycle == "decommissioned" and "lifecycle" in changes:
@@ -179,7 +194,7 @@ async def apply_camera_update(
         unconditional=unconditional,
     )
     await notify_device_changed(session, device=camera)
-    return changes
+    return changes, warnings
 
 
 async def update_camera(
@@ -190,12 +205,12 @@ async def update_camera(
     principal: Principal,
     request_id: str | None,
     if_match: list[str] | None,
-) -> Camera:
-    """PATCH: lock the row, check If-Match against its current version, apply and audit."""
+) -> tuple[Camera, list[LocationWarning]]:
+    """PATCH: lock the row, check If-Match against its current version, apply and audit; its location warnings."""
     camera = await get_camera(session, ref=ref, for_update=True)
     check_if_match(if_match, etag(camera))
     fields = {name: getattr(data, name) for name in data.model_fields_set}
-    await apply_camera_update(
+    _, warnings = await apply_camera_update(
         session,
         camera=camera,
         fields=fields,
@@ -205,7 +220,7 @@ async def update_camera(
     )
     await session.flush()
     await session.refresh(camera)
-    return camera
+    return camera, warnings
 
 
 async def decommission_camera(

@@ -1,7 +1,16 @@
 """Every table of the citycam schema; services query these, none owns one."""
 
 from shared.models.api_key import ROLES, ApiKey, Role
-from shared.models.area import AREA_LEVELS, Area, AreaLevel
+from shared.models.area import (
+    AREA_LEVELS,
+    DISTRICT_LEVELS,
+    LEGACY_SET,
+    WARD_LEVELS,
+    WARDS_2025_SET,
+    Area,
+    AreaBoundary,
+    AreaLevel,
+)
 from shared.models.base import NAMING_CONVENTION, Base
 from shared.models.camera import CAMERA_KINDS, LIFECYCLES, Camera, CameraKind, Lifecycle
 from shared.models.camera_change import CameraChange
@@ -15,14 +24,19 @@ from shared.models.webhook import Webhook, WebhookDelivery
 __all__ = [
     "AREA_LEVELS",
     "CAMERA_KINDS",
+    "DISTRICT_LEVELS",
     "HEARTBEAT_PARTITION_PREFIX",
     "INCIDENT_KINDS",
+    "LEGACY_SET",
     "LIFECYCLES",
     "NAMING_CONVENTION",
     "ROLES",
     "STATUSES",
+    "WARDS_2025_SET",
+    "WARD_LEVELS",
     "ApiKey",
     "Area",
+    "AreaBoundary",
     "AreaLevel",
     "Base",
     "Camera",

@@ -322,3 +322,20 @@ async def test_a_cursor_from_another_sort_is_400(health, make_key, city) -> None
     first = (await health.get("/v1/health/cameras?limit=1", headers=headers)).json()
     r = await health.get(f"/v1/health/cameras?sort=code&cursor={first['next_cursor']}", headers=headers)
     assert r.status_code == 400
+
+
+async def test_cameras_registered_by_2025_ward_alone_group_by_ward_and_by_district(
+    registry, health, make_key, run_pass
+) -> None:
+    # Registered through the registry, so the district comes from the crosswalk, not the test.
+    admin = bearer(await make_key("admin"))
+    base = {"name": "n", "latitude": 10.77, "longitude": 106.7}
+    for code, ward in (("A-1", "26740"), ("A-2", "26740"), ("A-3", "26905")):
+        r = await registry.post("/v1/cameras", json={**base, "code": code, "ward": ward}, headers=admin)
+        assert r.status_code == 201, r.text
+    await run_pass(100)
+    monitor = bearer(await make_key("monitor"))
+    by_ward = (await health.get("/v1/health/groups?by=ward", headers=monitor)).json()["items"]
+    by_district = (await health.get("/v1/health/groups?by=district", headers=monitor)).json()["items"]
+    assert {g["key"]: g["total"] for g in by_ward} == {"26740": 2, "26905": 1}
+    assert {g["key"]: g["total"] for g in by_district} == {"Q1": 2, "BTH": 1}

@@ -15,7 +15,15 @@ async def test_export_then_import_of_the_same_file_changes_nothing(registry, adm
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
     result = (await post_import(registry, admin, exported.content)).json()
-    assert result == {"dry_run": False, "created": 0, "updated": 0, "unchanged": 2, "rejected": []}
+    assert result == {
+        "dry_run": False,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 2,
+        "rejected": [],
+        "flagged": [],
+        "device_tokens": None,
+    }
     after = await session.scalar(select(Camera.stream_credentials_hash).where(Camera.code == "BTH-1"))
     assert after == before is not None
 

@@ -1,10 +1,15 @@
-"""An import's body (import_rows.py): media type, UTF-8, CSV and JSON-lines rows and their line numbers."""
+"""An import's body (import_rows.py): media type, encodings, CSV and JSON-lines rows and their line numbers."""
 
+import codecs
 import json
+import unicodedata
 
+import pytest
 from sqlalchemy import select
 
+from services.registry.import_rows import spool
 from shared.models import Camera
+from tests.helpers import windows_1258
 from tests.registry.files import HEADER, JSONL, post_import
 
 
@@ -122,3 +127,59 @@ async def test_jsonl_explicit_null_on_a_required_field_rejects_the_row(registry,
     assert rejected[2]["errors"][0]["loc"] == ["latitude"]
     assert {tuple(e["loc"]) for e in rejected[3]["errors"]} == {("district",), ("kind",)}
     assert (await registry.get("/v1/cameras/BTH-1", headers=admin)).json()["name"] == "stored"
+
+
+# A sheet as a field team's Excel saves it: CRLF line ends, Vietnamese text, a ward code and no district.
+SHEET = "code,name,latitude,longitude,ward\r\nX-1,Ngã tư Hàng Xanh - Điện Biên Phủ,10.80,106.71,26905\r\n"
+NAME = "Ngã tư Hàng Xanh - Điện Biên Phủ"
+
+
+async def _imported_name(registry, admin, body: bytes, content_type: str) -> str:
+    r = await registry.post("/v1/cameras/import", content=body, headers={**admin, "content-type": content_type})
+    assert r.status_code == 200, r.text
+    assert (r.json()["created"], r.json()["rejected"]) == (1, [])
+    camera = (await registry.get("/v1/cameras/X-1", headers=admin)).json()
+    assert camera["district"] == "BTH"
+    return str(camera["name"])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (codecs.BOM_UTF8 + SHEET.encode(), "text/csv"),
+        (SHEET.encode("utf-16"), "text/csv"),  # with its byte-order mark: read without being named
+        (SHEET.encode("utf-16-le"), "text/csv; charset=utf-16le"),
+        (windows_1258(SHEET), "text/csv; charset=windows-1258"),
+    ],
+    ids=["utf-8-bom-crlf", "utf-16-bom", "utf-16le-named", "windows-1258-named"],
+)
+async def test_a_spreadsheet_csv_in_each_encoding_imports_as_nfc_text(registry, admin, body, content_type) -> None:
+    name = await _imported_name(registry, admin, body, content_type)
+    assert name == NAME and unicodedata.is_normalized("NFC", name)
+
+
+async def test_windows_1258_not_named_is_refused_saying_how_to_send_it(registry, admin) -> None:
+    r = await post_import(registry, admin, windows_1258(SHEET))
+    assert r.status_code == 400
+    assert "charset=windows-1258" in r.json()["detail"]
+
+
+async def test_excel_unicode_text_is_refused_as_tab_separated(registry, admin) -> None:
+    r = await post_import(registry, admin, SHEET.replace(",", "\t").encode("utf-16"))
+    assert r.status_code == 400
+    assert "tab-separated" in r.json()["detail"]
+
+
+async def test_an_unknown_charset_is_415(registry, admin) -> None:
+    r = await post_import(registry, admin, SHEET.encode(), kind={"content-type": "text/csv; charset=koi8-r"})
+    assert r.status_code == 415
+
+
+async def test_a_combining_mark_split_across_chunks_still_composes() -> None:
+    async def chunks():
+        encoded = windows_1258("code,name\r\nX-1,Ngã\r\n")
+        for i in range(len(encoded)):
+            yield encoded[i : i + 1]
+
+    with await spool(chunks(), "cp1258") as body:
+        assert body.read().decode() == "code,name\r\nX-1,Ngã\r\n"

@@ -14,7 +14,15 @@ async def test_csv_rows_are_created(registry, admin) -> None:
     body = HEADER + "BTH-1,Cầu Sài Gòn,10.79,106.72,BTH,ptz,bridge|traffic\nQ1-1,Bến Thành,10.77,106.69,Q1,,\n"
     r = await post_import(registry, admin, body)
     assert r.status_code == 200, r.text
-    assert r.json() == {"dry_run": False, "created": 2, "updated": 0, "unchanged": 0, "rejected": []}
+    assert r.json() == {
+        "dry_run": False,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": [],
+        "flagged": [],
+        "device_tokens": None,
+    }
     cam = (await registry.get("/v1/cameras/BTH-1", headers=admin)).json()
     assert cam["tags"] == ["bridge", "traffic"]
     assert (await registry.get("/v1/cameras/Q1-1", headers=admin)).json()["kind"] == "fixed"
@@ -70,8 +78,8 @@ async def test_a_row_refused_by_the_database_is_rejected_alone(registry, admin, 
     # The API checks everything the schema checks, so stage a row that only the database refuses.
     original = service.new_camera_values
 
-    def sabotaged(data):
-        values = original(data)
+    def sabotaged(data, location):
+        values = original(data, location)
         if data.code == "BTH-2":
             values["heartbeat_interval_s"] = 1
         return values
@@ -149,3 +157,52 @@ async def test_committed_imports_are_counted_in_metrics(registry, admin) -> None
     metrics = (await registry.get("/metrics")).text
     assert 'citycam_registry_import_rows_total{result="created"}' in metrics
     assert 'citycam_registry_import_rows_total{result="rejected"}' in metrics
+
+
+async def test_a_file_with_only_ward_codes_imports_with_districts_filled_in(registry, admin) -> None:
+    body = (
+        "code,name,latitude,longitude,ward\n"
+        "W-1,a,10.77,106.70,26740\nW-2,b,10.80,106.71,26905\nW-3,c,11.0,106.6,25747\n"
+    )
+    result = (await post_import(registry, admin, body)).json()
+    assert (result["created"], result["rejected"]) == (3, [])
+    cameras = (await registry.get("/v1/cameras", params={"q": "W"}, headers=admin)).json()["items"]
+    assert {c["code"]: (c["district"], c["ward"]) for c in cameras} == {
+        "W-1": ("Q1", "26740"),
+        "W-2": ("BTH", "26905"),
+        "W-3": ("BDU", "25747"),
+    }
+
+
+async def test_a_row_with_a_new_ward_and_no_district_moves_the_stored_district(registry, admin, create) -> None:
+    await create(code="BTH-1", district="Q1", ward="26740")
+    result = (await post_import(registry, admin, "code,ward\nBTH-1,26905\n")).json()
+    assert result["updated"] == 1
+    cam = (await registry.get("/v1/cameras/BTH-1", headers=admin)).json()
+    assert (cam["district"], cam["ward"]) == ("BTH", "26905")
+
+
+async def test_issue_tokens_gives_each_created_camera_a_working_token_once(registry, ingest, admin, create) -> None:
+    await create(code="OLD-1")
+    body = HEADER + "NEW-1,a,10.79,106.72,BTH,ptz,\nOLD-1,renamed,10.79,106.72,BTH,ptz,\nNEW-2,b,10.79,106.72,BTH,,\n"
+    r = await registry.post(
+        "/v1/cameras/import?issue_tokens=true", content=body.encode(), headers={**admin, "content-type": "text/csv"}
+    )
+    result = r.json()
+    assert (result["created"], result["updated"]) == (2, 1)
+    tokens = result["device_tokens"]
+    assert [(t["line"], t["code"]) for t in tokens] == [(2, "NEW-1"), (4, "NEW-2")]
+    beat = await ingest.post("/v1/heartbeats", json={"fps": 25}, headers=bearer(tokens[0]["device_token"]))
+    assert beat.status_code == 202, beat.text
+    # Shown once: the registry keeps only the hash.
+    assert tokens[0]["device_token"] not in (await registry.get("/v1/cameras/NEW-1", headers=admin)).text
+
+
+async def test_a_dry_run_issues_no_tokens(registry, admin) -> None:
+    body = HEADER + "NEW-1,a,10.79,106.72,BTH,ptz,\n"
+    r = await registry.post(
+        "/v1/cameras/import?issue_tokens=true&dry_run=true",
+        content=body.encode(),
+        headers={**admin, "content-type": "text/csv"},
+    )
+    assert (r.json()["created"], r.json()["device_tokens"]) == (1, [])

@@ -63,3 +63,26 @@ async def test_migrated_checks_allow_exactly_the_models_lists(session, constrain
         text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"), {"name": constraint}
     )
     assert tuple(re.findall(r"'([^']*)'", definition)) == values
+
+
+async def test_a_fresh_database_has_the_districts_the_2025_units_and_their_three_parents(session) -> None:
+    rows = (await session.execute(text("SELECT area_set, count(*) FROM area GROUP BY 1"))).all()
+    # 22 districts and the 2 former provinces (legacy), the 168 units of 2025, and the city (no set).
+    assert dict(rows) == {"legacy": 24, "2025": 168, None: 1}
+    assert await session.scalar(text("SELECT count(*) FROM area")) == 22 + 168 + 3
+
+
+async def test_every_2025_unit_has_the_city_as_parent_and_a_legacy_home(session) -> None:
+    rows = (
+        await session.execute(
+            text(
+                "SELECT w.parent, d.area_set, d.level, count(*) FROM area w JOIN area d ON d.code = w.former_district"
+                " WHERE w.area_set = '2025' GROUP BY 1, 2, 3"
+            )
+        )
+    ).all()
+    assert {(r[0], r[1], r[2]): r[3] for r in rows} == {
+        ("HCM", "legacy", "district"): 102,
+        ("HCM", "legacy", "province"): 66,
+    }
+    assert await session.scalar(text("SELECT count(*) FROM area WHERE area_set = 'legacy' AND parent = 'HCM'")) == 24

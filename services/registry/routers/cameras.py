@@ -12,6 +12,7 @@ from services.registry.schemas import (
     CameraCreated,
     CameraRead,
     CameraUpdate,
+    CameraWritten,
     ChangeRead,
     DeviceTokenIssued,
     ImportResult,
@@ -26,7 +27,9 @@ IMPORT_BODY = {
         "application/x-ndjson": {"schema": {"type": "string"}},
     },
     "required": True,
-    "description": "CSV with a header line (the export's columns; tags separated by |) or one JSON object per line",
+    "description": "CSV with a header line (the export's columns; tags separated by |) or one JSON object per"
+    " line. UTF-8 (a byte-order mark is fine), or UTF-16 with its byte-order mark; another encoding is named by"
+    " the charset parameter (utf-16, windows-1258) and converted; any other body that is not UTF-8 is a 400",
 }
 
 router = APIRouter()
@@ -46,10 +49,12 @@ async def create_camera(
     session: SessionDep,
     principal: RegistryWriter,
 ) -> CameraCreated:
-    camera, token = await service.create_camera(session, data=data, principal=principal, request_id=request_id)
+    camera, token, warnings = await service.create_camera(
+        session, data=data, principal=principal, request_id=request_id
+    )
     response.headers["Location"] = f"/v1/cameras/{camera.id}"
     response.headers["ETag"] = etag(camera)
-    return CameraCreated(**service.camera_read(camera).model_dump(), device_token=token)
+    return CameraCreated(**service.camera_read(camera).model_dump(), warnings=warnings, device_token=token)
 
 
 @router.get(
@@ -102,12 +107,23 @@ async def import_cameras(
     session: SessionDep,
     principal: RegistryWriter,
     dry_run: bool = Query(default=False, description="Validate every row, write nothing"),
+    issue_tokens: bool = Query(
+        default=False,
+        description="Issue a device token for each camera the import creates, returned once in device_tokens",
+    ),
 ) -> ImportResult:
     fmt = import_rows.body_format(request.headers.get("content-type"))
-    body = await import_rows.spool(request.stream())
+    charset = import_rows.body_charset(request.headers.get("content-type"))
+    body = await import_rows.spool(request.stream(), charset)
     with body:
         return await importer.import_cameras(
-            session, body=body, fmt=fmt, principal=principal, request_id=request_id, dry_run=dry_run
+            session,
+            body=body,
+            fmt=fmt,
+            principal=principal,
+            request_id=request_id,
+            dry_run=dry_run,
+            issue_tokens=issue_tokens,
         )
 
 
@@ -140,8 +156,8 @@ async def update_camera(
     session: SessionDep,
     principal: Maintainer,
     if_match: IfMatch = None,
-) -> CameraRead:
-    updated = await service.update_camera(
+) -> CameraWritten:
+    updated, warnings = await service.update_camera(
         session,
         ref=camera,
         data=data,
@@ -150,7 +166,7 @@ async def update_camera(
         if_match=parse_if_match(if_match),
     )
     response.headers["ETag"] = etag(updated)
-    return service.camera_read(updated)
+    return CameraWritten(**service.camera_read(updated).model_dump(), warnings=warnings)
 
 
 @router.delete(

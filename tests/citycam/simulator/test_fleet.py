@@ -7,6 +7,7 @@ import pytest
 
 from citycam.simulator.districts import load_districts
 from citycam.simulator.fleet import generate_fleet, split_counts
+from citycam.simulator.wards import load_wards
 from services.registry.schemas import CameraCreate
 
 HCMC_BBOX = (10.25, 106.3, 11.2, 107.1)  # min lat, min lon, max lat, max lon
@@ -78,3 +79,26 @@ def test_every_camera_body_is_valid_for_the_registry(fleet) -> None:  # type: ig
         body = camera.api_body(gateway_ids)
         CameraCreate.model_validate(body)
         assert ("gateway_id" in body) == (camera.gateway is not None)
+
+
+@pytest.fixture(scope="module")
+def ward_fleet():  # type: ignore[no-untyped-def]
+    return generate_fleet(3000, seed=3, area_set="2025")
+
+
+def test_a_2025_fleet_puts_cameras_in_every_ward_inside_its_legacy_district(ward_fleet) -> None:  # type: ignore[no-untyped-def]
+    wards = {w.place.code: w for w in load_wards()}
+    assert {c.ward for c in ward_fleet.cameras} == set(wards) and len(wards) == 168
+    for camera in ward_fleet.cameras:
+        ward = wards[camera.ward]
+        assert camera.district == ward.district.code
+        assert ward.district.distance_km(camera.latitude, camera.longitude) <= ward.district.radius_km, camera.code
+
+
+def test_a_2025_fleet_registers_by_ward_alone(ward_fleet) -> None:  # type: ignore[no-untyped-def]
+    for camera in ward_fleet.cameras[:300]:
+        body = camera.api_body()
+        assert "district" not in body and body["ward"] == camera.ward
+        CameraCreate.model_validate(body)
+    for gateway in ward_fleet.gateways:
+        assert {ward_fleet.cameras[i].ward for i in gateway.cameras} == {gateway.ward}
