@@ -2,12 +2,13 @@
 
 import typer
 
-from citycam.cli import areas, db, keys, simulate, stack
+from citycam.cli import areas, cameras, db, keys, simulate, stack
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(db.app, name="db", help="The embedded Postgres (used when DATABASE_URL is unset).")
 app.add_typer(keys.app, name="keys", help="API keys for people and systems.")
-app.add_typer(areas.app, name="areas", help="Reference areas (districts, wards).")
+app.add_typer(areas.app, name="areas", help="Reference areas (districts, wards) and their boundaries.")
+app.add_typer(cameras.app, name="cameras", help="Cameras to and from a spreadsheet's CSV, over the registry API.")
 app.command("migrate")(stack.migrate)
 app.command("up")(stack.up)
 app.command("simulate")(simulate.simulate)
