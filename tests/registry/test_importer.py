@@ -2,10 +2,10 @@
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.registry import service
-from shared.models import Camera, CameraChange
+from shared.models import Camera, CameraChange, DeviceCredential
 from tests.helpers import bearer
 from tests.registry.files import HEADER, post_import
 
@@ -206,3 +206,26 @@ async def test_a_dry_run_issues_no_tokens(registry, admin) -> None:
         headers={**admin, "content-type": "text/csv"},
     )
     assert (r.json()["created"], r.json()["device_tokens"]) == (1, [])
+
+
+async def test_a_replayed_batch_issues_tokens_only_for_the_rows_that_landed(
+    registry, admin, session, monkeypatch
+) -> None:
+    original = service.new_camera_values
+
+    def sabotaged(data, location):
+        values = original(data, location)
+        if data.code == "BTH-2":
+            values["heartbeat_interval_s"] = 1  # only the database refuses it: the batch is replayed row by row
+        return values
+
+    monkeypatch.setattr(service, "new_camera_values", sabotaged)
+    body = HEADER + "".join(f"BTH-{i},n,10.79,106.72,BTH,ptz,\n" for i in range(1, 4))
+    r = await registry.post(
+        "/v1/cameras/import?issue_tokens=true", content=body.encode(), headers={**admin, "content-type": "text/csv"}
+    )
+    assert [t["code"] for t in r.json()["device_tokens"]] == ["BTH-1", "BTH-3"]
+    live = await session.scalar(
+        select(func.count()).select_from(DeviceCredential).join(Camera, Camera.id == DeviceCredential.camera_id)
+    )
+    assert live == 2
