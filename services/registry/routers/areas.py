@@ -24,7 +24,10 @@ SetQuery = Annotated[
         " units since 1 July 2025), or one loaded with `citycam areas load --set`",
     ),
 ]
-GEOJSON = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
 
 
 @router.get("/areas", tags=["areas"], summary="Reference areas (districts, wards), by set and level")
@@ -50,8 +53,8 @@ async def list_areas(
     description="One Feature per area with a loaded boundary (`citycam areas boundaries`), `id` the area code,"
     " properties code, name, level, set, parent, former_district and source; geometry a simplified Polygon or"
     " MultiPolygon in [longitude, latitude] (RFC 7946). Empty when no boundaries are loaded: citycam ships none.",
-    response_class=JSONResponse,
-    responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}},
+    response_class=GeoJSONResponse,
+    responses={200: {"content": {GeoJSONResponse.media_type: {"schema": {"type": "object"}}}}},
 )
 async def area_boundaries(
     session: SessionDep,
@@ -59,6 +62,6 @@ async def area_boundaries(
     area_set: SetQuery = None,
     level: AreaLevel | None = None,
     code: Annotated[list[str] | None, Query(max_length=200, description="Only these areas (repeatable)")] = None,
-) -> JSONResponse:
+) -> GeoJSONResponse:
     collection = await boundaries.boundary_features(session, area_set=area_set, level=level, codes=code)
-    return JSONResponse(collection, media_type=GEOJSON)
+    return GeoJSONResponse(collection)
