@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools
+.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
@@ -62,8 +62,28 @@ imports: env
 	$(RUN)/lint-imports
 
 # tests/deploy renders deploy/k8s with kustomize (the pinned one in .tools/, else kubectl's or PATH's) and runs checkov.
-pytest: env deploy-tools
+# tests/probe runs real RTSP servers and ffmpeg from Debian (probe-test-deps).
+pytest: env deploy-tools probe-test-deps
 	$(RUN)/pytest $(PYTEST_ARGS)
+
+# The probe tests run real RTSP servers (Debian's GStreamer, under the system Python) and ffmpeg.
+# Installed when missing on Debian as root; anywhere else this fails with the command, never skips.
+PROBE_DEBS := gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+	gstreamer1.0-plugins-ugly ffmpeg
+PROBE_CHECK := /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); \
+	from gi.repository import Gst, GstRtspServer; Gst.init(None); assert Gst.ElementFactory.find('x264enc')"
+
+probe-test-deps:
+	@if $(PROBE_CHECK) 2>/dev/null && command -v ffmpeg >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -f /etc/debian_version ]; then \
+		echo "installing the probe tests' Debian packages: $(PROBE_DEBS)"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=600 install -y -qq $(PROBE_DEBS) >/dev/null && \
+		$(PROBE_CHECK) && command -v ffmpeg >/dev/null; \
+	else \
+		echo "the probe tests need real RTSP servers and ffmpeg: as root on Debian run" >&2; \
+		echo "  apt-get install -y $(PROBE_DEBS)" >&2; exit 1; \
+	fi
 
 test: lint typecheck imports pytest
 

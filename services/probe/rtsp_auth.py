@@ -162,6 +162,8 @@ class DigestSession:
             parts.append(f"algorithm={params['algorithm']}")
         if qop:
             parts += [f"qop={qop}", f"nc={nc}", f"cnonce={_quote(self.cnonce)}"]
+        elif algorithm.endswith("-SESS"):
+            parts.append(f"cnonce={_quote(self.cnonce)}")  # H(A1) uses it (RFC 2617 3.2.2.2)
         if "opaque" in params:
             parts.append(f"opaque={_quote(params['opaque'])}")
         if params.get("userhash", "").lower() == "true":

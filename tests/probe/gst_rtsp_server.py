@@ -59,9 +59,8 @@ def main() -> None:
         factory.set_launch(_launch(PATTERNS.get(name, PATTERNS["moving"]), width, height, args.fps))
         factory.set_shared(True)
         if args.auth != "none":
-            factory.add_role_from_structure(
-                Gst.Structure.new_from_string("user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true")
-            )
+            role = "user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+            factory.add_role_from_structure(Gst.Structure.new_from_string(role))
         mounts.add_factory(f"/{name}", factory)
     if args.auth != "none":
         auth = GstRtspServer.RTSPAuth()

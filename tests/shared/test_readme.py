@@ -9,6 +9,7 @@ from citycam.settings import PortSettings
 from citycam.simulator.settings import SimulatorSettings
 from services.health.settings import HealthSettings
 from services.ingest.settings import IngestSettings
+from services.probe.settings import ProbeSettings
 from services.registry.settings import RegistrySettings
 from shared.settings import AuthSettings, DatabaseSettings, HttpSettings, LogSettings
 
@@ -22,6 +23,7 @@ CLASSES: list[type[BaseSettings]] = [
     RegistrySettings,
     IngestSettings,
     HealthSettings,
+    ProbeSettings,
     SimulatorSettings,
 ]
 
