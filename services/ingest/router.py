@@ -98,7 +98,8 @@ async def post_heartbeat(request: Request, backend: BackendDep, limiter: Limiter
     description=(
         "200 with one result per item, in order: `status` 202 for a committed item, else the 4xx the "
         "item would have got alone (403 for a camera not behind this gateway, 422 for bad values, 429 "
-        "past the camera's rate limit). The gateway's own liveness is recorded apart from its cameras'. "
+        "past the camera's rate limit). The gateway's own liveness is recorded apart from its cameras'; "
+        "an empty `heartbeats` list records only that (a probe agent whose cameras are all silent). "
         "Body limit 1 MiB."
     ),
     openapi_extra=_body(BatchIn, "The heartbeats, each naming its camera by id or code"),

@@ -51,16 +51,17 @@ class BatchHeartbeatIn(HeartbeatIn, forbid_unknown_fields=True, kw_only=True):
 
 
 class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
-    """A gateway's batch: up to 1000 heartbeats of the cameras behind it."""
+    """A gateway's batch: up to 1000 heartbeats of the cameras behind it. An empty list is the gateway's
+    own keep-alive (a probe agent whose cameras are all silent is still alive)."""
 
-    heartbeats: Annotated[list[BatchHeartbeatIn], Meta(min_length=1, max_length=1000)]
+    heartbeats: Annotated[list[BatchHeartbeatIn], Meta(max_length=1000)]
     sent_at: SentAt | None = None
 
 
 class _BatchEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     """The batch as decoded: items stay raw so each one is validated, and rejected, on its own."""
 
-    heartbeats: Annotated[list[msgspec.Raw], Meta(min_length=1)]
+    heartbeats: list[msgspec.Raw]
     sent_at: SentAt | None = None
 
 

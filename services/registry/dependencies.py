@@ -5,12 +5,13 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 
+from services.registry.gateway_cameras import authenticate_gateway
 from services.registry.search import CameraFilters
 from services.registry.service import get_camera
 from shared.auth import RegistryReader
 from shared.db import SessionDep
 from shared.geo import parse_bbox, parse_near
-from shared.models import Camera, CameraKind, Lifecycle
+from shared.models import Camera, CameraKind, Gateway, Lifecycle
 
 CameraRef = Annotated[str, Path(min_length=1, max_length=64, description="The camera's UUID or its code")]
 GatewayRef = Annotated[str, Path(min_length=1, max_length=64, description="The gateway's UUID or its code")]
@@ -31,6 +32,15 @@ async def camera_by_ref(camera: CameraRef, session: SessionDep, principal: Regis
 
 
 CameraDep = Annotated[Camera, Depends(camera_by_ref)]
+
+
+async def calling_gateway(request: Request, session: SessionDep) -> Gateway:
+    """The gateway whose device token authenticates this request."""
+    return await authenticate_gateway(session, authorization=request.headers.get("authorization"))
+
+
+CallingGateway = Annotated[Gateway, Depends(calling_gateway)]
+IfNoneMatch = Annotated[str | None, Header(max_length=512, description="The ETag of the list the caller has")]
 
 
 def camera_filters(

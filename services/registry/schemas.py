@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 from sqlalchemy import inspect
 
-from shared.models import Camera, CameraKind, Gateway, Lifecycle, Role
+from shared.models import Camera, CameraKind, Gateway, GatewayKind, Lifecycle, Role
 from shared.schemas import (
     AreaCode,
     DeviceCode,
@@ -28,6 +28,20 @@ def _not_a_route(code: str) -> str:
 
 
 CameraCode = Annotated[DeviceCode, AfterValidator(_not_a_route)]
+
+
+def _not_self(code: str) -> str:
+    # /v1/gateways/self/cameras is the calling gateway's own list: no gateway may be coded "self".
+    if code.lower() == "self":
+        raise ValueError("'self' is reserved; choose another code")
+    return code
+
+
+GatewayCode = Annotated[DeviceCode, AfterValidator(_not_self)]
+GatewayKindField = Annotated[
+    GatewayKind,
+    Field(description="gateway: an NVR or gateway forwarding heartbeats; probe: a probe agent checking its cameras"),
+]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Interval = Annotated[int, Field(ge=5, le=3600, description="Seconds between heartbeats (5-3600)")]
@@ -208,7 +222,7 @@ class ImportResult(BaseModel):
 
 
 class GatewayCreate(StrictModel):
-    code: DeviceCode
+    code: GatewayCode
     name: Name
     district: AreaCode
     ward: AreaCode | None = None
@@ -223,10 +237,11 @@ class GatewayCreate(StrictModel):
     tags: Tags = Field(default_factory=list)
     lifecycle: Lifecycle = "active"
     heartbeat_interval_s: Interval = 30
+    kind: GatewayKindField = "gateway"
 
 
 class GatewayUpdate(StrictModel):
-    code: DeviceCode | None = None
+    code: GatewayCode | None = None
     name: Name | None = None
     district: AreaCode | None = None
     ward: AreaCode | None = None
@@ -241,6 +256,7 @@ class GatewayUpdate(StrictModel):
     tags: Tags | None = None
     lifecycle: Lifecycle | None = None
     heartbeat_interval_s: Interval | None = None
+    kind: GatewayKindField | None = None
 
 
 class GatewayRead(BaseModel):
@@ -260,6 +276,7 @@ class GatewayRead(BaseModel):
     tags: list[str]
     lifecycle: str
     heartbeat_interval_s: int
+    kind: str
     created_at: datetime
     updated_at: datetime
     version: int
@@ -267,6 +284,34 @@ class GatewayRead(BaseModel):
 
 class GatewayCreated(GatewayRead):
     device_token: str = Field(description="The gateway's device token, shown this once")
+
+
+class GatewaySelf(BaseModel):
+    id: uuid.UUID
+    code: str
+    kind: str
+
+
+class GatewayCameraRead(BaseModel):
+    """A camera as the gateway (or probe agent) in front of it needs it: never its credentials."""
+
+    id: uuid.UUID
+    code: str
+    ip: str | None
+    stream_url: str | None = Field(description="With any credentials masked as ***: the agent has its own")
+    heartbeat_interval_s: int
+    vendor: str | None
+    model: str | None
+    lifecycle: str
+
+
+class GatewayCameras(BaseModel):
+    """The whole list in one page (next_cursor is always null); `version` is the list's ETag."""
+
+    gateway: GatewaySelf
+    version: str = Field(description="Changes whenever a camera joins, leaves or changes; also the ETag")
+    items: list[GatewayCameraRead]
+    next_cursor: None = None
 
 
 class AreaRead(BaseModel):

@@ -15,7 +15,7 @@ from shared.models.base import NAMING_CONVENTION, Base
 from shared.models.camera import CAMERA_KINDS, LIFECYCLES, Camera, CameraKind, Lifecycle
 from shared.models.camera_change import CameraChange
 from shared.models.device_credential import DeviceCredential
-from shared.models.gateway import Gateway, GatewayState
+from shared.models.gateway import GATEWAY_KINDS, Gateway, GatewayKind, GatewayState
 from shared.models.heartbeat import HEARTBEAT_PARTITION_PREFIX, CameraState, Heartbeat
 from shared.models.incident import INCIDENT_KINDS, Incident
 from shared.models.status_event import STATUSES, CameraHealth, HealthMeta, StatusEvent
@@ -25,6 +25,7 @@ __all__ = [
     "AREA_LEVELS",
     "CAMERA_KINDS",
     "DISTRICT_LEVELS",
+    "GATEWAY_KINDS",
     "HEARTBEAT_PARTITION_PREFIX",
     "INCIDENT_KINDS",
     "LEGACY_SET",
@@ -46,6 +47,7 @@ __all__ = [
     "CameraState",
     "DeviceCredential",
     "Gateway",
+    "GatewayKind",
     "GatewayState",
     "HealthMeta",
     "Heartbeat",

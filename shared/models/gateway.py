@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import (
     CheckConstraint,
@@ -18,6 +19,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared.models.base import Base, one_of, utc_now_column
 from shared.models.camera import LIFECYCLES
 
+# A gateway is an NVR or gateway forwarding its cameras' heartbeats, or a probe agent checking them
+# (services/probe). The API's enum and the CHECK derive from this Literal.
+GatewayKind = Literal["gateway", "probe"]
+GATEWAY_KINDS: tuple[str, ...] = get_args(GatewayKind)
+
 
 class Gateway(Base):
     """An NVR or gateway that reports heartbeats for the cameras behind it."""
@@ -26,6 +32,7 @@ class Gateway(Base):
     __table_args__ = (
         CheckConstraint(one_of("lifecycle", LIFECYCLES), name="lifecycle"),
         CheckConstraint("heartbeat_interval_s BETWEEN 5 AND 3600", name="heartbeat_interval_s"),
+        CheckConstraint(one_of("kind", GATEWAY_KINDS), name="kind"),
         CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude"),
         CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude"),
         Index("ix_gateway_district", "district"),
@@ -47,6 +54,7 @@ class Gateway(Base):
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
     lifecycle: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     heartbeat_interval_s: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    kind: Mapped[str] = mapped_column(String(16), default="gateway", server_default="gateway")
     created_at: Mapped[datetime] = utc_now_column()
     updated_at: Mapped[datetime] = utc_now_column()
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -46,6 +46,17 @@ async def test_items_are_judged_one_by_one_and_the_rest_stored(live, db: asyncpg
     assert state["cameras_reported"] == 2
 
 
+async def test_an_empty_batch_keeps_the_gateway_alive_and_no_camera(live, db: asyncpg.Connection) -> None:
+    _, client = live
+    gw = await add_gateway(db)
+    cam = await add_camera(db, gateway_id=gw.id)
+    response = await client.post("/v1/heartbeats/batch", json={"heartbeats": []}, headers=bearer(gw.token))
+    assert response.status_code == 200 and response.json() == {"results": []}
+    state = await db.fetchrow("SELECT * FROM gateway_state WHERE gateway_id = $1", gw.id)
+    assert state is not None and state["cameras_reported"] == 0
+    assert await db.fetchval("SELECT count(*) FROM camera_state WHERE camera_id = $1", cam.id) == 0
+
+
 async def test_a_batch_rate_limits_each_camera(live, db: asyncpg.Connection) -> None:
     _, client = live
     gw = await add_gateway(db)
@@ -120,7 +131,6 @@ async def test_batch_envelope_errors_and_limits(live, db: asyncpg.Connection) ->
     gw = await add_gateway(db)
     for body, status in (
         (b"{}", 422),
-        (b'{"heartbeats": []}', 422),
         (b'{"heartbeats": {}}', 422),
         (b'{"heartbeats": [], "extra": 1}', 422),
         (b'{"heartbeats": [{"camera": "x"}], "sent_at": "noon"}', 422),

@@ -2,16 +2,18 @@
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.registry import gateways
+from services.registry import gateway_cameras, gateways
 from services.registry.audit import list_changes
-from services.registry.dependencies import GatewayRef, IfMatch, RequestId
+from services.registry.dependencies import CallingGateway, GatewayRef, IfMatch, IfNoneMatch, RequestId
 from services.registry.devices import etag, parse_if_match
 from services.registry.schemas import (
     ChangeRead,
     DeviceTokenIssued,
+    GatewayCameras,
     GatewayCreate,
     GatewayCreated,
     GatewayRead,
+    GatewaySelf,
     GatewayUpdate,
 )
 from shared.auth import RegistryReader, RegistryWriter
@@ -51,6 +53,38 @@ async def list_gateways(
         session, district=district, lifecycle=lifecycle, limit=limit, cursor=cursor
     )
     return Page[GatewayRead](items=[gateways.gateway_read(g) for g in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/gateways/self/cameras",
+    tags=["gateways"],
+    response_model=GatewayCameras,
+    summary="The cameras behind the calling gateway (gateway device token)",
+    description=(
+        "For a gateway or probe agent: the active and maintenance cameras behind it, with code, id, ip, stream "
+        "URL (credentials masked: they never leave the registry) and heartbeat interval, the whole list in one "
+        "response. The ETag (also `version`) changes whenever a camera joins, leaves or changes: send it back in "
+        "If-None-Match and an unchanged list costs a 304. Authenticated by the gateway's device token, not an "
+        "API key; `self` is a reserved gateway code, so this path never names another gateway."
+    ),
+    responses={
+        304: {"description": "The list has not changed since the ETag sent"},
+        401: {"description": "Missing, unknown or revoked device token"},
+        403: {"description": "A camera's token, or a decommissioned gateway"},
+    },
+)
+async def gateway_self_cameras(
+    gateway: CallingGateway, session: SessionDep, response: Response, if_none_match: IfNoneMatch = None
+) -> GatewayCameras | Response:
+    version = await gateway_cameras.cameras_version(session, gateway_id=gateway.id)
+    tag = f'"{version}"'
+    if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    items = await gateway_cameras.gateway_cameras(session, gateway_id=gateway.id)
+    return GatewayCameras(
+        gateway=GatewaySelf(id=gateway.id, code=gateway.code, kind=gateway.kind), version=version, items=items
+    )
 
 
 @router.get(
