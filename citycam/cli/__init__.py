@@ -2,7 +2,7 @@
 
 import typer
 
-from citycam.cli import areas, cameras, db, keys, simulate, stack
+from citycam.cli import areas, cameras, db, keys, probe, simulate, stack
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(db.app, name="db", help="The embedded Postgres (used when DATABASE_URL is unset).")
@@ -13,3 +13,4 @@ app.command("migrate")(stack.migrate)
 app.command("up")(stack.up)
 app.command("simulate")(simulate.simulate)
 app.command("demo")(simulate.demo)
+app.command("probe")(probe.probe)

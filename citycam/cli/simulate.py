@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from citycam.cli import stack
+from citycam.cli import probe_demo, stack
 from citycam.cli.common import console, progress_bar, read_api_key, run
 from citycam.cli.keys import _create as create_key
 from citycam.settings import get_port_settings
@@ -229,12 +229,17 @@ def demo(
     url, started_db = stack.migrate_and_bootstrap()
     children = stack.start_services(url)
     exit_code = 0
+    district: probe_demo.ProbedDistrict | None = None
     try:
         if not stack.wait_ready(children, get_port_settings().host, ready_timeout):
             console.print("[bold red]a service did not become ready[/]")
             raise typer.Exit(1)
         key = _demo_key(url)
         _print_urls(key)
+        registry_url, ingest_url, _ = get_simulator_settings().urls()
+        district = probe_demo.start(
+            registry_url=registry_url, ingest_url=ingest_url, key=key, work=get_database_settings().data_dir
+        )
         simulate_fleet(
             cameras=cameras,
             seed=42,
@@ -254,5 +259,7 @@ def demo(
     except KeyboardInterrupt:
         exit_code = 130
     finally:
+        if district is not None:
+            district.stop()
         stack.stop_services(children, started_db=started_db)
     raise typer.Exit(exit_code)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.health import probe_agents
 from services.health.settings import HealthSettings, get_health_settings
 from shared.notify import STATUS_EVENT
 
@@ -387,6 +388,8 @@ async def evaluate(
         # After a backlog the next pass is a full one: what was left over may be older than any margin.
         result.watermark = Watermark(wall, as_of, stale, row.snapshot, sweep)
     stage("detect")
+    # Before the assignment, so the cameras of an agent that just went silent join its one incident.
+    result.incidents_opened += await probe_agents.open_for_silent_agents(session, now=as_of, settings=settings)
     assignment = await _assign(session, result, settings, detected) if candidates else {}
     stage("incidents")
     if candidates:
@@ -409,6 +412,7 @@ async def evaluate(
     ).scalar_one()
     stage("flapping")
     await _close(session, result)
+    result.incidents_closed += await probe_agents.close_for_recovered_agents(session, now=as_of, settings=settings)
     stage("recoveries")
     from services.health.webhooks import enqueue_for_pass  # the webhook module imports this one
 
@@ -569,7 +573,7 @@ async def _close(session: AsyncSession, result: PassResult) -> None:
         text(
             """
             UPDATE incident i SET state = 'closed', closed_at = :now
-            WHERE i.state = 'open' AND i.kind <> 'ingest'
+            WHERE i.state = 'open' AND i.kind <> 'ingest' AND (i.details->>'probe_agent') IS NULL
               AND NOT EXISTS (SELECT 1 FROM camera_health h WHERE h.incident_id = i.id AND h.status = 'offline')
             RETURNING id
             """
@@ -731,7 +735,7 @@ async def _cause(
             await session.execute(
                 text(
                     """
-                    SELECT g.code, g.district, g.heartbeat_interval_s, gs.received_at,
+                    SELECT g.code, g.district, g.heartbeat_interval_s, g.kind, gs.received_at,
                            gs.received_at IS NULL
                            OR gs.received_at + g.heartbeat_interval_s * :factor * interval '1 second'
                               < clock_timestamp() AS silent
@@ -743,6 +747,10 @@ async def _cause(
             )
         ).first()
         code = gw.code if gw else scope
+        if gw is not None and gw.kind == "probe" and gw.silent and gw.received_at is not None:
+            cause = probe_agents.silent_cause(code, n, gw.received_at)
+            details = {"probe_agent": True, "gateway_code": code, "gateway_silent": True}
+            return cause, gw.district, json.dumps(details)
         if gw is not None and gw.silent:
             cause = (
                 f"gateway {code} and {n} cameras behind it went silent within {window} s: gateway or its uplink down"

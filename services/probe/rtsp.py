@@ -99,25 +99,27 @@ class Credentials:
 
 
 @dataclass
-class HostAuth:
-    """What the agent remembers of one camera host across probes."""
+class Login:
+    """How one set of credentials last got into one camera server: a Digest session to reuse, or Basic."""
 
-    digest_seen: bool = False
     digest: DigestSession | None = None
     basic: bool = False
 
 
 class AuthMemory:
-    """Per-host authentication state: Digest sessions to reuse and which hosts offered Digest."""
+    """What the agent remembers across probes: which hosts offered Digest (never Basic to them again),
+    and a login per server and credentials (an NVR's channels with the same login share one)."""
 
     def __init__(self) -> None:
-        self._hosts: dict[str, HostAuth] = {}
+        self.digest_hosts: set[str] = set()
+        self._logins: dict[tuple[str, int, str, str], Login] = {}
 
-    def host(self, host: str) -> HostAuth:
-        """The state of one host (created empty)."""
-        state = self._hosts.get(host)
+    def login(self, address: "StreamAddress", credentials: Credentials) -> Login:
+        """The login state of these credentials on this server (created empty)."""
+        key = (address.host, address.port, credentials.username, credentials.password)
+        state = self._logins.get(key)
         if state is None:
-            state = self._hosts[host] = HostAuth()
+            state = self._logins[key] = Login()
         return state
 
 
@@ -230,41 +232,41 @@ async def authenticated(
 ) -> Exchange:
     """A request, answered through 401 challenges: a remembered Digest session is tried first; a new
     challenge is answered once, a stale one once more; a 401 after that means the credentials are wrong."""
-    host = memory.host(address.host)
     extra = dict(headers or {})
     scheme: str | None = None
-    if credentials is not None:
-        if host.digest is not None:
-            extra["Authorization"] = host.digest.authorization(method, address.url)
+    login = memory.login(address, credentials) if credentials is not None else None
+    if login is not None and credentials is not None:
+        if login.digest is not None:
+            extra["Authorization"] = login.digest.authorization(method, address.url)
             scheme = "digest"
-        elif host.basic and not host.digest_seen:
+        elif login.basic and address.host not in memory.digest_hosts:
             extra["Authorization"] = basic_authorization(credentials.username, credentials.password)
             scheme = "basic"
     response = await conn.request(method, address.url, extra)
     fresh = False  # whether what was sent answered a challenge of this very connection
     for _ in range(3):
-        if response.status != 401 or credentials is None:
+        if response.status != 401 or login is None or credentials is None:
             break
         challenges = parse_challenges(response.all("www-authenticate"))
         if any(c.scheme == "digest" for c in challenges):
-            host.digest_seen = True
+            memory.digest_hosts.add(address.host)
         try:
-            chosen: Challenge = choose(challenges, digest_seen=host.digest_seen)
+            chosen: Challenge = choose(challenges, digest_seen=address.host in memory.digest_hosts)
         except AuthRefused as exc:
-            host.digest, host.basic = None, False
+            login.digest, login.basic = None, False
             return Exchange(response, scheme, refused=str(exc))
         if fresh and not (chosen.scheme == "digest" and chosen.stale):
             break  # a challenge answered on this connection was refused: wrong credentials
         if chosen.scheme == "digest":
-            host.digest, host.basic = DigestSession(chosen, credentials.username, credentials.password), False
-            extra["Authorization"] = host.digest.authorization(method, address.url)
+            login.digest, login.basic = DigestSession(chosen, credentials.username, credentials.password), False
+            extra["Authorization"] = login.digest.authorization(method, address.url)
         else:
-            host.digest, host.basic = None, True
+            login.digest, login.basic = None, True
             extra["Authorization"] = basic_authorization(credentials.username, credentials.password)
         scheme, fresh = chosen.scheme, True
         response = await conn.request(method, address.url, extra)
-    if response.status == 401:
-        host.digest, host.basic = None, False
+    if response.status == 401 and login is not None:
+        login.digest, login.basic = None, False
     return Exchange(response, scheme)
 
 

@@ -67,3 +67,12 @@ def test_migrate_job_runs_citycam_migrate_after_postgres_is_healthy() -> None:
 
 def test_dockerfile_installs_from_the_lock() -> None:
     assert "uv sync --locked" in (ROOT / "deploy" / "Dockerfile").read_text()
+
+
+def test_the_probe_agent_runs_from_its_own_image_target_only_on_request() -> None:
+    probe = _compose()["services"]["probe"]
+    assert probe["build"]["target"] == "probe" and probe["profiles"] == ["probe"]
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert "FROM base AS probe" in dockerfile and 'CMD ["python", "-m", "services.probe"]' in dockerfile
+    # The default build (the last stage) stays the services' image.
+    assert dockerfile.strip().splitlines()[-1] == "FROM base AS services"

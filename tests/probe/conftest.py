@@ -17,7 +17,7 @@ import pytest
 from services.probe.settings import ProbeSettings
 from tests.helpers import free_port
 
-SERVER = Path(__file__).with_name("gst_rtsp_server.py")
+SERVER = Path(__file__).resolve().parents[2] / "citycam" / "simulator" / "rtsp_server.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
 INSTALL = "make probe-test-deps (as root on Debian), or apt-get install -y " + (
     "gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good "

@@ -66,7 +66,7 @@ async def test_a_host_that_offered_digest_never_gets_basic_later() -> None:
     memory = AuthMemory()
     async with FakeCamera(Script(auth="digest", basic_only_after=1)) as cam:
         first = await _describe(cam, memory=memory)
-        memory.host("127.0.0.1").digest = None  # forget the session, as after a restart of the camera
+        memory.login(StreamAddress.parse(cam.url()), GOOD).digest = None  # as after the camera restarted
         second = await _describe(cam, memory=memory)
     assert first.describe is not None and first.describe.status == 200
     assert second.refused is not None and "downgrade" in second.refused

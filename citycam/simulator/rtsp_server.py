@@ -1,6 +1,6 @@
 """A real RTSP server from Debian's GStreamer, serving test patterns (run with /usr/bin/python3).
 
-    /usr/bin/python3 tests/probe/gst_rtsp_server.py --port 8554 --auth digest --user u --password p
+    /usr/bin/python3 citycam/simulator/rtsp_server.py --port 8554 --auth digest --user u --password p
 
 Mount points: /moving (scrolling colour bars), /black, /static (still colour bars) and /moving<N>
 for --extra N more moving mounts (the bench's many cameras per server). Each mount's pipeline is
