@@ -12,6 +12,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
+from bench import probe as probe_bench
 from bench import suites
 from bench.load import load
 from bench.report import draw_chart, write_results
@@ -38,7 +39,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--database-name", default="citycam_bench", help="the bench database (dropped and recreated)")
     parser.add_argument("--ingest-workers", type=int, default=1, help="uvicorn workers for ingest and the no-op")
     parser.add_argument(
-        "--only", action="append", choices=["ingest", "health", "registry"], help="run only these suites (repeatable)"
+        "--only",
+        action="append",
+        choices=["ingest", "health", "registry", "probe"],
+        help="run only these suites (repeatable)",
     )
     return parser.parse_args(argv)
 
@@ -88,54 +92,68 @@ def main(argv: list[str] | None = None) -> int:
     ctx_notes: list[str] = []
     postgres = "?"
     try:
-        where = args.database_url or f"an embedded Postgres under {args.work_dir}"
-        say(f"[bold]bench ({mode.name})[/]: fresh database {args.database_name} on {where}")
-        url = stack.start_database()
-        postgres = (
-            f"PostgreSQL {asyncio.run(_postgres_version(url))} ({'given server' if args.database_url else 'embedded'})"
-        )
-        say(f"loading {mode.cameras:,} cameras with tokens and last heartbeats (COPY)")
-        data = asyncio.run(load(url, mode.cameras))
-        say(f"  loaded: {data.offline:,} offline, {data.degraded:,} degraded, {len(data.gateways)} gateways")
-        # After the load, not during it: on two cores the boot and the COPY only slow each other down.
-        say("starting registry, ingest, health and the no-op on free ports")
-        stack.start_services()
-        failed = stack.wait_ready()
-        for name, why in failed.items():
-            say(f"[red]{name} is not ready: {why}[/]")
-            notes.append(f"{name} did not become ready: {why}")
-        ctx = suites.Context(
-            stack=stack,
-            data=data,
-            wrk=wrk,
-            mode=mode,
-            rows=rows,
-            say=say,
-            work=args.work_dir,
-            sweep=sweep,
-            notes=ctx_notes,
-        )
-        wanted = args.only or ["ingest", "health", "registry"]
-        # Ingest first: its traffic keeps the city's newest heartbeat fresh for the health reads that follow.
-        for name, suite in (("ingest", suites.ingest), ("health", suites.health), ("registry", suites.registry)):
-            if name not in wanted:
-                for row in rows.values():
-                    if row.key.startswith(name + "."):
-                        row.skipped("suite not selected (--only)")
-                continue
-            if name in failed:
-                for row in rows.values():
-                    if row.key.startswith(name + ".") and not row.figure:
-                        row.skipped(f"the {name} service did not start")
-                continue
+        wanted = args.only or ["ingest", "health", "registry", "probe"]
+        # The probe suite needs no database or services of its own: --only probe starts none.
+        if set(wanted) - {"probe"}:
+            where = args.database_url or f"an embedded Postgres under {args.work_dir}"
+            say(f"[bold]bench ({mode.name})[/]: fresh database {args.database_name} on {where}")
+            url = stack.start_database()
+            where_pg = "given server" if args.database_url else "embedded"
+            postgres = f"PostgreSQL {asyncio.run(_postgres_version(url))} ({where_pg})"
+            say(f"loading {mode.cameras:,} cameras with tokens and last heartbeats (COPY)")
+            data = asyncio.run(load(url, mode.cameras))
+            say(f"  loaded: {data.offline:,} offline, {data.degraded:,} degraded, {len(data.gateways)} gateways")
+            # After the load, not during it: on two cores the boot and the COPY only slow each other down.
+            say("starting registry, ingest, health and the no-op on free ports")
+            stack.start_services()
+            failed = stack.wait_ready()
+            for name, why in failed.items():
+                say(f"[red]{name} is not ready: {why}[/]")
+                notes.append(f"{name} did not become ready: {why}")
+            ctx = suites.Context(
+                stack=stack,
+                data=data,
+                wrk=wrk,
+                mode=mode,
+                rows=rows,
+                say=say,
+                work=args.work_dir,
+                sweep=sweep,
+                notes=ctx_notes,
+            )
+            # Ingest first: its traffic keeps the city's newest heartbeat fresh for the health reads that follow.
+            for name, suite in (("ingest", suites.ingest), ("health", suites.health), ("registry", suites.registry)):
+                if name not in wanted:
+                    for row in rows.values():
+                        if row.key.startswith(name + "."):
+                            row.skipped("suite not selected (--only)")
+                    continue
+                if name in failed:
+                    for row in rows.values():
+                        if row.key.startswith(name + ".") and not row.figure:
+                            row.skipped(f"the {name} service did not start")
+                    continue
+                try:
+                    suite(ctx)
+                except Exception as exc:  # one broken suite must not lose the others' figures
+                    say(f"[red]{name} suite failed: {type(exc).__name__}: {exc}[/]")
+                    notes.append(f"the {name} suite stopped early: {type(exc).__name__}: {str(exc)[:200]}")
+                    for row in rows.values():
+                        if row.key.startswith(name + ".") and not row.figure:
+                            row.skipped(f"the {name} suite stopped early ({type(exc).__name__})")
+        if "probe" in wanted:
             try:
-                suite(ctx)
-            except Exception as exc:  # one broken suite must not lose the others' figures
-                say(f"[red]{name} suite failed: {type(exc).__name__}: {exc}[/]")
-                notes.append(f"the {name} suite stopped early: {type(exc).__name__}: {str(exc)[:200]}")
-                for row in rows.values():
-                    if row.key.startswith(name + ".") and not row.figure:
-                        row.skipped(f"the {name} suite stopped early ({type(exc).__name__})")
+                if args.smoke:
+                    for key in ("probe.cpu", "probe.errors", "probe.lag", "probe.dark"):
+                        rows[key].skipped("smoke mode (the probe run takes minutes)")
+                else:
+                    probe_bench.run(rows, args.work_dir / "probe", say)
+            except Exception as exc:  # the other suites' figures are kept
+                say(f"[red]probe suite failed: {type(exc).__name__}: {exc}[/]")
+                notes.append(f"the probe suite stopped early: {type(exc).__name__}: {str(exc)[:200]}")
+        for row in rows.values():
+            if not row.figure and row.key.split(".")[0] not in wanted:
+                row.skipped("suite not selected (--only)")
     except KeyboardInterrupt:
         notes.append("interrupted")
         say("[yellow]interrupted: writing what was measured[/]")

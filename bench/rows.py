@@ -28,7 +28,7 @@ class Row:
 
 
 def all_rows() -> list[Row]:
-    """Every benchmark named in issues 3, 4 and 5, in report order."""
+    """Every benchmark named in issues 3, 4, 5 and 16, in report order."""
     return [
         Row("ingest.single", "#4 ingest", "single heartbeats vs no-op (req/s, 256 conns)", "≥ 2.0×"),
         Row("ingest.p99", "#4 ingest", "p99 at 2,000 heartbeats/s offered (open loop)", "≤ 50 ms"),
@@ -43,4 +43,13 @@ def all_rows() -> list[Row]:
         Row("registry.bbox", "#3 registry", "bbox p99", "≤ 30 ms"),
         Row("registry.code", "#3 registry", "get by code p99", "≤ 10 ms"),
         Row("registry.import", "#3 registry", "import 10,000 CSV rows", "≤ 10 s"),
+        Row("probe.cpu", "#16 probe", "agent CPU, 10,000 cameras at 30 s (333/s, half Digest)", "≤ 0.3 core"),
+        Row("probe.errors", "#16 probe", "probe errors in that run (and cameras heard late)", "0"),
+        Row("probe.lag", "#16 probe", "cycle lag p99 in that run", "≤ 1 s"),
+        Row(
+            "probe.dark",
+            "#16 probe",
+            "20% silent (3 s limit), 10% refusing: every answering camera on time",
+            "gap ≤ interval + 2 s, lag p99 ≤ 1 s",
+        ),
     ]

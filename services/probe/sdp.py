@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 
-@dataclass(frozen=True)
+@dataclass
 class VideoInfo:
-    """The first video track of an SDP."""
+    """The first video track of an SDP (filled in as its lines are read)."""
 
     codec: str | None = None
     clock_rate: int | None = None
@@ -142,58 +142,47 @@ def _number(value: str) -> float | None:
     return fps if 0 < fps <= 1000 else None
 
 
-@dataclass
-class _Track:
-    """The video track as its lines are read."""
+def _attribute(track: VideoInfo, name: str, value: str) -> None:
+    """Read one a= line of the video track."""
+    if name == "rtpmap":
+        codec, _, rest = value.partition(" ")[2].partition("/")
+        track.codec = codec.strip().upper() or None
+        rate = rest.partition("/")[0]
+        track.clock_rate = int(rate) if rate.isdigit() else None
+    elif name == "framerate":
+        track.fps = _number(value)
+    elif name == "control":
+        track.control = value.strip()
+    elif name == "framesize":  # a=framesize:96 1920-1080
+        _size(track, _dimensions(value.partition(" ")[2], "-x"), first=False)
+    elif name == "x-dimensions":  # a=x-dimensions:1920,1080
+        _size(track, _dimensions(value, ","), first=True)
+    elif name == "fmtp":
+        for param in value.partition(" ")[2].split(";"):
+            key, _, val = param.strip().partition("=")
+            if key.lower() == "sprop-parameter-sets":
+                try:
+                    track.sprop = tuple(base64.b64decode(p) for p in val.split(",") if p)
+                except (binascii.Error, ValueError):
+                    track.sprop = ()
 
-    codec: str | None = None
-    clock_rate: int | None = None
-    payload_type: int | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    control: str | None = None
-    sprop: tuple[bytes, ...] = ()
 
-    def attribute(self, name: str, value: str) -> None:
-        if name == "rtpmap":
-            codec, _, rest = value.partition(" ")[2].partition("/")
-            self.codec = codec.strip().upper() or None
-            rate = rest.partition("/")[0]
-            self.clock_rate = int(rate) if rate.isdigit() else None
-        elif name == "framerate":
-            self.fps = _number(value)
-        elif name == "control":
-            self.control = value.strip()
-        elif name == "framesize":  # a=framesize:96 1920-1080
-            self._size(_dimensions(value.partition(" ")[2], "-x"), first=False)
-        elif name == "x-dimensions":  # a=x-dimensions:1920,1080
-            self._size(_dimensions(value, ","), first=True)
-        elif name == "fmtp":
-            for param in value.partition(" ")[2].split(";"):
-                key, _, val = param.strip().partition("=")
-                if key.lower() == "sprop-parameter-sets":
-                    try:
-                        self.sprop = tuple(base64.b64decode(p) for p in val.split(",") if p)
-                    except (binascii.Error, ValueError):
-                        self.sprop = ()
-
-    def _size(self, dims: tuple[int, int] | None, *, first: bool) -> None:
-        if dims and dims[0] > 0 and dims[1] > 0 and not (first and self.width):
-            self.width, self.height = dims
+def _size(track: VideoInfo, dims: tuple[int, int] | None, *, first: bool) -> None:
+    if dims and dims[0] > 0 and dims[1] > 0 and not (first and track.width):
+        track.width, track.height = dims
 
 
 def parse_sdp(text: str, base_url: str) -> VideoInfo:
     """The first video track's codec, resolution, fps and control URL (resolved against base_url)."""
     session_fps: float | None = None
-    track: _Track | None = None
+    track: VideoInfo | None = None
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("m="):
             if track is not None:
                 break
             if line.startswith("m=video"):
-                track = _Track()
+                track = VideoInfo()
                 parts = line[2:].split()
                 if len(parts) >= 4 and parts[3].isdigit():
                     track.payload_type = int(parts[3])
@@ -202,7 +191,7 @@ def parse_sdp(text: str, base_url: str) -> VideoInfo:
             continue
         name, _, value = line[2:].partition(":")
         if track is not None:
-            track.attribute(name, value)
+            _attribute(track, name, value)
         elif name == "framerate":
             session_fps = _number(value)
     if track is None:
@@ -213,16 +202,9 @@ def parse_sdp(text: str, base_url: str) -> VideoInfo:
             if dims:
                 track.width, track.height = dims
                 break
-    return VideoInfo(
-        codec=track.codec,
-        clock_rate=track.clock_rate,
-        payload_type=track.payload_type,
-        width=track.width,
-        height=track.height,
-        fps=track.fps or session_fps,
-        control=_control_url(base_url, track.control) if track.control else base_url,
-        sprop=track.sprop,
-    )
+    track.fps = track.fps or session_fps
+    track.control = _control_url(base_url, track.control) if track.control else base_url
+    return track
 
 
 def _control_url(base: str, control: str) -> str:
