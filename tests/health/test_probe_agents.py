@@ -1,7 +1,7 @@
 """A probe agent gone silent is one incident saying so, which its cameras join; errors degrade."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 
@@ -57,6 +57,40 @@ async def test_an_agent_with_few_cameras_still_opens_its_incident(session, run_p
     await run_pass(91)
     (incident,) = await _incidents(session)
     assert incident.camera_count == 1 and (await health_row(session, cam)).incident_id == incident.id
+
+
+async def test_cameras_offline_before_their_agent_is_called_silent_join_its_incident(session, run_pass) -> None:
+    agent = await _agent(session, interval=10)  # silent after 30 s; its 5 s cameras offline after 15 s
+    cams = [await add_camera(session, f"Q1-{i:04d}", interval=5, gateway_id=agent) for i in range(4)]
+    for cam in cams:
+        await heartbeat(session, cam, at(0))
+    await _agent_reports(session, agent, at(0))
+    await run_pass(16)
+    assert await _incidents(session) == []  # four cameras alone are no incident
+    await run_pass(31)
+    (incident,) = await _incidents(session)
+    assert incident.cause.startswith("probe agent PROBE-Q1 silent") and incident.camera_count == 4
+    assert {(await health_row(session, c)).incident_id for c in cams} == {incident.id}
+    offline = [e for c in cams for e in await events_of(session, c) if e.to_status == "offline"]
+    assert len(offline) == 4 and {e.incident_id for e in offline} == {incident.id}
+
+
+async def test_a_gateway_incident_of_its_cameras_becomes_the_agent_incident(session, run_pass) -> None:
+    agent = await _agent(session, interval=10)
+    cams = [await add_camera(session, f"Q1-{i:04d}", interval=5, gateway_id=agent) for i in range(6)]
+    for cam in cams:
+        await heartbeat(session, cam, at(0))
+    # An incident's cause asks whether its gateway is silent by the wall clock, not the pass's moment:
+    # the agent is seen reporting now when its six cameras go offline together...
+    await _agent_reports(session, agent, datetime.now(UTC))
+    await run_pass(16)
+    (before,) = await _incidents(session)
+    assert "while the gateway still reports" in before.cause
+    await _agent_reports(session, agent, at(0))  # ...and then its last report was at 0 after all
+    await run_pass(31)
+    (incident,) = await _incidents(session)  # the same one, now saying what is known
+    assert incident.id == before.id and incident.cause.startswith("probe agent PROBE-Q1 silent")
+    assert incident.details["probe_agent"] is True and incident.camera_count == 6
 
 
 async def test_the_incident_closes_when_the_agent_and_its_cameras_are_back(session, run_pass) -> None:

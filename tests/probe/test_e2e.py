@@ -187,7 +187,7 @@ def test_the_agent_killed_is_one_incident(stack: Stack, fleet: GstServer) -> Non
         return [i for i in r.json()["items"] if i["state"] == "open"]
 
     opened = _wait(lambda: (found := incidents()) and found[0]["camera_count"] >= 3 and found, 45)
-    assert opened, incidents()
+    assert opened, [(i["cause"], i["camera_count"]) for i in incidents()]
     assert len(opened) == 1
     assert opened[0]["cause"].startswith("probe agent PROBE-E2E silent")
     assert json.dumps(opened[0]).count("PROBE-E2E") >= 1
