@@ -7,9 +7,14 @@ several checkouts can share one server.
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +31,7 @@ from shared.db import get_session, make_engine, plain_url, valid_database_name
 from shared.models import ApiKey
 from shared.settings import get_database_settings
 from shared.tokens import issue_api_key
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,6 +79,60 @@ async def scratch_database(suffix: str | None = None, *, migrated: bool = True) 
         yield url
     finally:
         await drop_database(name)
+
+
+@dataclass
+class UpStack:
+    """`citycam up` running: its process and each service's base URL."""
+
+    process: subprocess.Popen[bytes]
+    urls: dict[str, str]
+
+
+@contextmanager
+def citycam_up(
+    database_url: str, tmp: pytest.TempPathFactory, *, admin_key: str, **extra_env: str
+) -> Iterator[UpStack]:
+    """`citycam up` on free ports against database_url, yielded once every service answers /readyz (the
+    test fails with the end of its log otherwise); stopped with SIGTERM when the block ends."""
+    ports = {name: free_port() for name in ("registry", "ingest", "health")}
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        CITYCAM_ADMIN_KEY=admin_key,
+        CITYCAM_DB_DATA_DIR=str(tmp.mktemp("data")),
+        **{f"CITYCAM_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        **extra_env,
+    )
+    log = tmp.mktemp("logs") / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "citycam.cli", "up"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        deadline = time.monotonic() + 90
+        pending = set(urls)
+        while pending and time.monotonic() < deadline and process.poll() is None:
+            for name in list(pending):
+                try:
+                    if httpx.get(urls[name] + "/readyz", timeout=1).status_code == 200:
+                        pending.discard(name)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.3)
+        if pending:
+            process.kill()
+            pytest.fail(f"services not ready: {sorted(pending)}\n{log.read_text()[-3000:]}")
+        yield UpStack(process, urls)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 SERVER_URL = _server_url()

@@ -6,25 +6,18 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.conftest import scratch_database
+from tests.conftest import UpStack, citycam_up, scratch_database
 from tests.helpers import bearer, camera, free_port
 
 pytestmark = pytest.mark.e2e
 
 ADMIN_KEY = "cck_e2e-admin-key-for-tests-only-0123456789abcdef"
-
-
-@dataclass
-class Stack:
-    process: subprocess.Popen[bytes]
-    urls: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -35,48 +28,17 @@ async def e2e_database() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    ports = {name: free_port() for name in ("registry", "ingest", "health")}
-    env = dict(
-        os.environ,
-        DATABASE_URL=e2e_database,
-        CITYCAM_ADMIN_KEY=ADMIN_KEY,
-        CITYCAM_DB_DATA_DIR=str(tmp_path_factory.mktemp("data")),
-        CITYCAM_REGISTRY_PORT=str(ports["registry"]),
-        CITYCAM_INGEST_PORT=str(ports["ingest"]),
-        CITYCAM_HEALTH_PORT=str(ports["health"]),
-    )
-    log = tmp_path_factory.mktemp("logs") / "up.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "citycam.cli", "up"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    deadline = time.monotonic() + 90
-    pending = set(urls)
-    while pending and time.monotonic() < deadline and process.poll() is None:
-        for name in list(pending):
-            try:
-                if httpx.get(urls[name] + "/readyz", timeout=1).status_code == 200:
-                    pending.discard(name)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.3)
-    if pending:
-        process.kill()
-        pytest.fail(f"services not ready: {pending}\n{log.read_text()[-3000:]}")
-    yield Stack(process=process, urls=urls)
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=40)
+def stack(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
+    with citycam_up(e2e_database, tmp_path_factory, admin_key=ADMIN_KEY) as up:
+        yield up
 
 
-def test_every_service_is_ready(stack: Stack) -> None:
+def test_every_service_is_ready(stack: UpStack) -> None:
     for url in stack.urls.values():
         assert httpx.get(url + "/readyz").json()["status"] == "ready"
 
 
-def test_register_then_read_a_camera_over_http(stack: Stack) -> None:
+def test_register_then_read_a_camera_over_http(stack: UpStack) -> None:
     base = stack.urls["registry"]
     created = httpx.post(base + "/v1/cameras", json=camera(code="E2E-0001"), headers=bearer(ADMIN_KEY))
     assert created.status_code == 201
@@ -87,7 +49,7 @@ def test_register_then_read_a_camera_over_http(stack: Stack) -> None:
     assert by_location.headers["etag"] == created.headers["etag"]
 
 
-def test_sigterm_stops_every_service_cleanly(stack: Stack) -> None:
+def test_sigterm_stops_every_service_cleanly(stack: UpStack) -> None:
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=40) == 0
     for url in stack.urls.values():

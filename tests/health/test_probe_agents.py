@@ -27,15 +27,21 @@ async def _agent_reports(session, gateway_id: uuid.UUID, when: datetime) -> None
     )
 
 
+async def _heard_at_zero(session, agent: uuid.UUID, cameras: int, *, interval: int = 5) -> list[uuid.UUID]:
+    """Cameras behind the agent, each heard at 0."""
+    cams = [await add_camera(session, f"Q1-{i:04d}", interval=interval, gateway_id=agent) for i in range(cameras)]
+    for cam in cams:
+        await heartbeat(session, cam, at(0))
+    return cams
+
+
 async def _incidents(session):
     return (await session.execute(text("SELECT * FROM incident ORDER BY id"))).all()
 
 
 async def test_a_silent_agent_is_one_incident_its_cameras_join(session, run_pass) -> None:
     agent = await _agent(session)
-    cams = [await add_camera(session, f"Q1-{i:04d}", interval=5, gateway_id=agent) for i in range(8)]
-    for cam in cams:
-        await heartbeat(session, cam, at(0))
+    cams = await _heard_at_zero(session, agent, 8)
     await _agent_reports(session, agent, at(0))
     await run_pass(1)
     await run_pass(16)  # agent and cameras past 5 s x 3
@@ -61,9 +67,7 @@ async def test_an_agent_with_few_cameras_still_opens_its_incident(session, run_p
 
 async def test_cameras_offline_before_their_agent_is_called_silent_join_its_incident(session, run_pass) -> None:
     agent = await _agent(session, interval=10)  # silent after 30 s; its 5 s cameras offline after 15 s
-    cams = [await add_camera(session, f"Q1-{i:04d}", interval=5, gateway_id=agent) for i in range(4)]
-    for cam in cams:
-        await heartbeat(session, cam, at(0))
+    cams = await _heard_at_zero(session, agent, 4)
     await _agent_reports(session, agent, at(0))
     await run_pass(16)
     assert await _incidents(session) == []  # four cameras alone are no incident
@@ -77,9 +81,7 @@ async def test_cameras_offline_before_their_agent_is_called_silent_join_its_inci
 
 async def test_a_gateway_incident_of_its_cameras_becomes_the_agent_incident(session, run_pass) -> None:
     agent = await _agent(session, interval=10)
-    cams = [await add_camera(session, f"Q1-{i:04d}", interval=5, gateway_id=agent) for i in range(6)]
-    for cam in cams:
-        await heartbeat(session, cam, at(0))
+    await _heard_at_zero(session, agent, 6)
     # An incident's cause asks whether its gateway is silent by the wall clock, not the pass's moment:
     # the agent is seen reporting now when its six cameras go offline together...
     await _agent_reports(session, agent, datetime.now(UTC))
@@ -95,9 +97,7 @@ async def test_a_gateway_incident_of_its_cameras_becomes_the_agent_incident(sess
 
 async def test_the_incident_closes_when_the_agent_and_its_cameras_are_back(session, run_pass) -> None:
     agent = await _agent(session)
-    cams = [await add_camera(session, f"Q1-{i:04d}", interval=5, gateway_id=agent) for i in range(5)]
-    for cam in cams:
-        await heartbeat(session, cam, at(0))
+    cams = await _heard_at_zero(session, agent, 5)
     await _agent_reports(session, agent, at(0))
     await run_pass(16)
     await _agent_reports(session, agent, at(20))

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from services.probe.rtsp import AuthMemory, Credentials, StreamAddress
 from services.probe.settings import ProbeSettings
+from services.probe.stream import StreamSample, read_stream
 from tests.helpers import free_port
 
 SERVER = Path(__file__).resolve().parents[2] / "citycam" / "simulator" / "rtsp_server.py"
@@ -110,3 +112,15 @@ def settings(**overrides: object) -> ProbeSettings:
     }
     values.update(overrides)
     return ProbeSettings(**values)
+
+
+async def read_sample(server: GstServer, mount: str, seconds: float = 2.5) -> StreamSample:
+    """A stream read of one of a real server's mounts, with the test credentials and a fresh login."""
+    return await read_stream(
+        StreamAddress.parse(server.url(mount)),
+        credentials=Credentials(USER, PASSWORD),
+        memory=AuthMemory(),
+        connect_timeout=1.0,
+        request_timeout=2.0,
+        seconds=seconds,
+    )

@@ -14,6 +14,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from typing import Self
 
 SDP = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=fake\r\nt=0 0\r\na=control:*\r\n"
@@ -61,6 +62,31 @@ class Script:
     options_needs_auth: bool = False
 
 
+class Loopback:
+    """An asyncio server on 127.0.0.1 at a port the OS picks, started and stopped by `async with`."""
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def _closing(self) -> None:
+        """What to end before the server is waited for (open connections)."""
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self._closing()
+        await self.server.wait_closed()
+
+
 @dataclass
 class Seen:
     """What the camera received."""
@@ -71,32 +97,23 @@ class Seen:
     most_open: int = 0
 
 
-class FakeCamera:
+class FakeCamera(Loopback):
     """One fake camera listening on 127.0.0.1 (port chosen by the OS)."""
 
     def __init__(self, script: Script) -> None:
+        super().__init__()
         self.script = script
         self.seen = Seen()
-        self.server: asyncio.Server | None = None
-        self.port = 0
         self.nonces: dict[str, int] = {}
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> "FakeCamera":
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
+    async def _closing(self) -> None:
         for writer in list(self._writers):
             writer.close()
         # Closed connections end their handlers (each reads EOF); wait for that rather than cancel them.
         if self._handlers:
             await asyncio.wait(set(self._handlers), timeout=2)
-        await self.server.wait_closed()
 
     def url(self, path: str = "/live") -> str:
         return f"rtsp://127.0.0.1:{self.port}{path}"
@@ -230,25 +247,14 @@ _REASONS = {
 }
 
 
-class FakeOnvif:
+class FakeOnvif(Loopback):
     """An ONVIF device service answering GetSystemDateAndTime with its clock set offset_s off."""
 
     def __init__(self, offset_s: float = 0.0, *, utc: bool = True) -> None:
+        super().__init__()
         self.offset_s = offset_s
         self.utc = utc
-        self.server: asyncio.Server | None = None
-        self.port = 0
         self.calls: list[dict[str, str]] = []
-
-    async def __aenter__(self) -> "FakeOnvif":
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
 
     @property
     def url(self) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import scratch_database
+from tests.conftest import citycam_up, scratch_database
 from tests.helpers import bearer, camera, free_port
 from tests.probe.conftest import PASSWORD, USER, GstServer, start_gst
 
@@ -46,40 +46,15 @@ async def probe_database() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 def stack(probe_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    ports = {name: free_port() for name in ("registry", "ingest", "health")}
-    env = dict(
-        os.environ,
-        DATABASE_URL=probe_database,
-        CITYCAM_ADMIN_KEY=ADMIN["Authorization"].removeprefix("Bearer "),
-        CITYCAM_DB_DATA_DIR=str(tmp_path_factory.mktemp("data")),
-        CITYCAM_REGISTRY_PORT=str(ports["registry"]),
-        CITYCAM_INGEST_PORT=str(ports["ingest"]),
-        CITYCAM_HEALTH_PORT=str(ports["health"]),
-        CITYCAM_LOG_LEVEL="WARNING",
-    )
-    log = tmp_path_factory.mktemp("logs") / "up.log"
-    with log.open("wb") as out:
-        up = subprocess.Popen([sys.executable, "-m", "citycam.cli", "up"], env=env, stdout=out, stderr=out, cwd=ROOT)
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    stack = Stack(urls)
-    try:
-        _wait(lambda: all(_ready(u) for u in urls.values()) or up.poll() is not None, 90)
-        if up.poll() is not None:
-            pytest.fail(f"citycam up died:\n{log.read_text()[-3000:]}")
-        yield stack
-    finally:
-        if stack.agent is not None and stack.agent.poll() is None:
-            stack.agent.kill()
-            stack.agent.wait()
-        up.send_signal(signal.SIGTERM)
-        up.wait(timeout=40)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url + "/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    admin_key = ADMIN["Authorization"].removeprefix("Bearer ")
+    with citycam_up(probe_database, tmp_path_factory, admin_key=admin_key, CITYCAM_LOG_LEVEL="WARNING") as up:
+        stack = Stack(up.urls)
+        try:
+            yield stack
+        finally:
+            if stack.agent is not None and stack.agent.poll() is None:
+                stack.agent.kill()
+                stack.agent.wait()
 
 
 def _wait(condition: Callable[[], Any], timeout: float, every: float = 0.25) -> Any:

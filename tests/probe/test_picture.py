@@ -4,27 +4,16 @@ import asyncio
 from dataclasses import replace
 
 from services.probe.picture import PictureHistory, check_picture
-from services.probe.rtsp import AuthMemory, Credentials, StreamAddress
+from services.probe.rtsp import AuthMemory, StreamAddress
 from services.probe.schemas import ErrorCode
 from services.probe.service import StreamState, probe_stream
-from services.probe.stream import StreamSample, read_stream
-from tests.probe.conftest import PASSWORD, USER, GstServer, settings
-
-
-async def _sample(server: GstServer, mount: str) -> StreamSample:
-    return await read_stream(
-        StreamAddress.parse(server.url(mount)),
-        credentials=Credentials(USER, PASSWORD),
-        memory=AuthMemory(),
-        connect_timeout=1.0,
-        request_timeout=2.0,
-        seconds=2.5,
-    )
+from services.probe.stream import StreamSample
+from tests.probe.conftest import GstServer, read_sample, settings
 
 
 async def test_ffmpeg_finds_black_frozen_and_moving_pictures(gst: dict[str, GstServer], ffmpeg: str) -> None:
     mounts = ("black", "static", "moving")
-    samples = await asyncio.gather(*(_sample(gst["none"], mount) for mount in mounts))
+    samples = await asyncio.gather(*(read_sample(gst["none"], mount) for mount in mounts))
     found = {}
     for mount, sample in zip(mounts, samples, strict=True):
         check = await check_picture(ffmpeg, sample, noise_db=-30, timeout=30)

@@ -2,36 +2,24 @@
 
 import pytest
 
-from services.probe.rtsp import AuthMemory, Credentials, StreamAddress
-from services.probe.stream import Depacketizer, read_stream
-from tests.probe.conftest import PASSWORD, USER, GstServer
-
-
-async def _read(server: GstServer, mount: str, seconds: float = 2.5):
-    return await read_stream(
-        StreamAddress.parse(server.url(mount)),
-        credentials=Credentials(USER, PASSWORD),
-        memory=AuthMemory(),
-        connect_timeout=1.0,
-        request_timeout=2.0,
-        seconds=seconds,
-    )
+from services.probe.stream import Depacketizer
+from tests.probe.conftest import GstServer, read_sample
 
 
 async def test_a_moving_picture_reads_at_its_frame_rate_and_a_live_bitrate(gst: dict[str, GstServer]) -> None:
-    sample = await _read(gst["digest"], "moving")
+    sample = await read_sample(gst["digest"], "moving")
     assert sample.status == 200 and sample.fps is not None and 9 <= sample.fps <= 11
     assert sample.bitrate_kbps > 200 and sample.packet_loss_pct == 0
     assert sample.elementary.startswith(b"\x00\x00\x00\x01\x67")  # the SDP's SPS first
 
 
 async def test_a_black_picture_collapses_the_bitrate(gst: dict[str, GstServer]) -> None:
-    sample = await _read(gst["none"], "black")
+    sample = await read_sample(gst["none"], "black")
     assert sample.status == 200 and sample.bitrate_kbps < 30
 
 
 async def test_an_unknown_mount_is_its_status_with_nothing_measured(gst: dict[str, GstServer]) -> None:
-    sample = await _read(gst["none"], "nothere", seconds=1)
+    sample = await read_sample(gst["none"], "nothere", seconds=1)
     assert sample.status == 404 and sample.packets == 0
 
 
