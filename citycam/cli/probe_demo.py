@@ -45,6 +45,9 @@ class ProbedDistrict:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()  # the server's ready line was read from it
 
 
 def installed() -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from citycam.cli import probe_demo
 from tests.conftest import citycam_up, scratch_database
 from tests.helpers import bearer, camera, free_port
 from tests.probe.conftest import PASSWORD, USER, GstServer, start_gst
@@ -166,3 +167,20 @@ def test_the_agent_killed_is_one_incident(stack: Stack, fleet: GstServer) -> Non
     assert len(opened) == 1
     assert opened[0]["cause"].startswith("probe agent PROBE-E2E silent")
     assert json.dumps(opened[0]).count("PROBE-E2E") >= 1
+
+
+def test_the_demos_probed_district_reports_through_its_own_agent(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    key = ADMIN["Authorization"].removeprefix("Bearer ")
+    urls = stack.urls
+    district = probe_demo.start(
+        registry_url=urls["registry"], ingest_url=urls["ingest"], key=key, work=tmp_path_factory.mktemp("demo")
+    )
+    assert district is not None  # the GStreamer RTSP server is installed here (make probe-test-deps)
+    try:
+        assert _wait(lambda: _status(stack, "CGI-P001").get("status") == "online", 40), _status(stack, "CGI-P001")
+        missing = _wait(lambda: "rtsp_not_found" in (s := _status(stack, "CGI-P006")).get("reason", "") and s, 20)
+        assert missing and missing["status"] == "degraded"
+    finally:
+        district.stop()
