@@ -18,10 +18,9 @@ DeviceCode = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"),
 ]
-AreaCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,31}$"),
-]
+# The pattern is also used alone, by the CLI's area-file parser, which checks rows before any API call.
+AREA_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,31}$"
+AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=AREA_CODE_PATTERN)]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),

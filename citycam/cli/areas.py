@@ -17,13 +17,14 @@ from citycam.cli.boundaries import boundaries
 from citycam.cli.common import console, ensure_database, progress_bar, run, summary_table
 from shared.db import make_engine, make_sessionmaker
 from shared.models import AREA_LEVELS, Area
+from shared.schemas import AREA_CODE_PATTERN
 
 app = typer.Typer(no_args_is_help=True)
 app.command()(boundaries)
 
 COLUMNS = ("code", "name", "level", "parent")
 OPTIONAL = ("former_district",)
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,31}$")
+_CODE = re.compile(AREA_CODE_PATTERN)
 _SET = re.compile(r"^[a-z0-9][a-z0-9._\-]{0,31}$")
 _LEVEL_RANK = {level: rank for rank, level in enumerate(AREA_LEVELS)}
 WRITTEN = ("name", "level", "parent", "area_set", "former_district")

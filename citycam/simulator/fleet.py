@@ -4,10 +4,13 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from citycam.simulator.districts import District, load_districts
 from citycam.simulator.wards import load_wards
+from shared.models import CameraKind
+
+T = TypeVar("T")
 
 # Which areas the fleet is placed by: the 22 districts, or the 168 units of 2025 (registered by ward alone).
 AreaSet = Literal["legacy", "2025"]
@@ -39,8 +42,9 @@ ROADS: dict[str, tuple[str, ...]] = {
 }
 SPOTS = ("Ngã tư", "Ngã ba", "Cầu", "Vòng xoay", "Nút giao", "Trạm", "Trường học", "Chợ")
 DIRECTIONS = ("hướng trung tâm", "hướng ngoại thành", "hai chiều", "N", "S", "E", "W")
-# (kind, weight) and, per kind, (vendor, model, firmware) choices.
-KINDS: tuple[tuple[str, int], ...] = (
+# (kind, weight) and, per kind, (vendor, model, firmware) choices. Typed by the registry's CameraKind, so
+# a kind the schema does not know is a type error here, and a test checks every kind has a weight.
+KINDS: tuple[tuple[CameraKind, int], ...] = (
     ("fixed", 45),
     ("ptz", 20),
     ("dome", 15),
@@ -48,7 +52,7 @@ KINDS: tuple[tuple[str, int], ...] = (
     ("speed", 7),
     ("other", 3),
 )
-MODELS: dict[str, tuple[tuple[str, str, str], ...]] = {
+MODELS: dict[CameraKind, tuple[tuple[str, str, str], ...]] = {
     "fixed": (
         ("Hikvision", "DS-2CD2143G2-I", "V5.7.3"),
         ("Dahua", "IPC-HFW5442E-ZE", "V2.840.0000000.8.R"),
@@ -104,7 +108,7 @@ class SimCamera:
     district: str
     road: str
     direction: str
-    kind: str
+    kind: CameraKind
     vendor: str
     model: str
     firmware: str
@@ -201,7 +205,7 @@ class Fleet:
         return [i for i in range(len(self.cameras)) if i not in self._gateway_index]
 
 
-def _weighted(rng: random.Random, choices: Sequence[tuple[Any, int]]) -> Any:
+def _weighted(rng: random.Random, choices: Sequence[tuple[T, int]]) -> T:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 

@@ -6,9 +6,10 @@ from collections import Counter
 import pytest
 
 from citycam.simulator.districts import load_districts
-from citycam.simulator.fleet import generate_fleet, split_counts
+from citycam.simulator.fleet import KINDS, MODELS, generate_fleet, split_counts
 from citycam.simulator.wards import load_wards
 from services.registry.schemas import CameraCreate
+from shared.models import CAMERA_KINDS
 
 HCMC_BBOX = (10.25, 106.3, 11.2, 107.1)  # min lat, min lon, max lat, max lon
 
@@ -102,3 +103,9 @@ def test_a_2025_fleet_registers_by_ward_alone(ward_fleet) -> None:  # type: igno
         CameraCreate.model_validate(body)
     for gateway in ward_fleet.gateways:
         assert {ward_fleet.cameras[i].ward for i in gateway.cameras} == {gateway.ward}
+
+
+def test_every_camera_kind_has_a_weight_and_models() -> None:
+    # The weights name kinds of their own; a kind added to the schema must get a share of the fleet.
+    assert sorted(kind for kind, _ in KINDS) == sorted(CAMERA_KINDS)
+    assert sorted(MODELS) == sorted(CAMERA_KINDS)
