@@ -110,13 +110,13 @@ async def main(url: str, cameras: int, repeat: int) -> None:
                 await service.groups(session, meta=await service.current_meta(session), by="district", district=None)
 
             async def offline_page() -> None:
-                await service.list_cameras(session, filters={"status": ["offline"]}, limit=100, cursor=None)
+                await cameras.list_cameras(session, filters={"status": ["offline"]}, limit=100, cursor=None)
 
             async def worst_page() -> None:
-                await service.list_cameras(session, filters={}, limit=100, cursor=None)
+                await cameras.list_cameras(session, filters={}, limit=100, cursor=None)
 
             async def district_offline_page() -> None:
-                await service.list_cameras(
+                await cameras.list_cameras(
                     session, filters={"status": ["offline"], "district": "BTH"}, limit=100, cursor=None
                 )
 

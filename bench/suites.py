@@ -26,7 +26,8 @@ from bench.rows import Row
 from bench.stack import BenchStack
 from bench.wrk import WrkResult, run_wrk
 from citycam.simulator.fleet import ROADS, generate_fleet
-from services.health.evaluation import PassResult, evaluate
+from services.health.evaluation import evaluate
+from services.health.pass_result import PassResult
 from shared.db import async_url, make_engine
 
 

@@ -11,12 +11,14 @@ import logging
 import os
 import socket
 import time
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from services.health import metrics
-from services.health.evaluation import PassResult, Watermark, evaluate
+from services.health import metrics, outbox
+from services.health.evaluation import evaluate
+from services.health.pass_result import PassResult, Watermark
 from services.health.settings import HealthSettings, get_health_settings
 from shared.db import make_engine
 
@@ -24,6 +26,22 @@ log = logging.getLogger(__name__)
 
 # pg advisory lock key: "citycam-health-evaluator".
 LOCK_KEY = 0x63697479_68656C74
+
+
+async def one_pass(
+    session: AsyncSession,
+    *,
+    settings: HealthSettings,
+    now: datetime | None = None,
+    leader: str | None = None,
+    previous: Watermark | None = None,
+) -> PassResult:
+    """One evaluator pass, then its webhook deliveries queued, in the caller's transaction (it commits)."""
+    result = await evaluate(session, now=now, settings=settings, leader=leader, previous=previous)
+    started = time.perf_counter()
+    result.deliveries = await outbox.enqueue_for_pass(session, result)
+    result.stages_ms["webhooks"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
 
 
 class Evaluator:
@@ -84,7 +102,7 @@ class Evaluator:
             while not self._stop.is_set():
                 started = time.monotonic()
                 async with AsyncSession(bind=conn, expire_on_commit=False) as session:
-                    result = await evaluate(session, settings=self.settings, leader=self.name, previous=previous)
+                    result = await one_pass(session, settings=self.settings, leader=self.name, previous=previous)
                     await session.commit()
                 previous = result.watermark
                 self._observe(result)

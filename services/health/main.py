@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.health import metrics, service
+from services.health.dispatcher import Dispatcher
 from services.health.evaluator import Evaluator
 from services.health.router import router
 from services.health.settings import get_health_settings
-from services.health.webhooks import Dispatcher
+from services.health.stream import Broadcaster
 from shared.app import create_app
+from shared.db import plain_url
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,15 @@ class CameraGaugeMiddleware:
 
 @contextlib.asynccontextmanager
 async def background(app: FastAPI) -> AsyncIterator[None]:
-    """Run the evaluator campaign and the webhook sender beside the API; stop them on shutdown."""
+    """Run the evaluator campaign and the webhook sender beside the API, and hold the SSE broadcaster
+    (it connects when the first client subscribes); stop them all on shutdown."""
     settings = get_health_settings()
+    url = app.state.engine.url.render_as_string(hide_password=False)
+    broadcaster = Broadcaster(plain_url(url), app.state.sessionmaker, settings)
+    app.state.broadcaster = broadcaster
     tasks: list[asyncio.Task[None]] = []
     stoppers: list[Callable[[], None]] = []
     if settings.evaluator_enabled:
-        url = app.state.engine.url.render_as_string(hide_password=False)
         evaluator = Evaluator(url, settings)
         app.state.evaluator = evaluator
         tasks.append(asyncio.create_task(evaluator.run(), name="health-evaluator"))
@@ -58,9 +63,7 @@ async def background(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for stop in stoppers:
             stop()
-        broadcaster = getattr(app.state, "broadcaster", None)
-        if broadcaster is not None:
-            await broadcaster.stop()
+        await broadcaster.stop()
         if tasks:
             await asyncio.wait(tasks, timeout=10)
 

@@ -1,4 +1,5 @@
-"""Health endpoints; the logic lives in service.py (reads), webhooks.py and stream.py."""
+"""Health endpoints; the logic lives in service.py (aggregates), cameras.py, events.py, incidents.py,
+availability.py, subscriptions.py (webhooks) and stream.py."""
 
 import uuid
 from typing import Annotated, Any, Literal
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from services.health import service, webhooks
+from services.health import availability, cameras, events, incidents, service, subscriptions
 from services.health.dependencies import CameraFilters, WebhookManager
 from services.health.schemas import (
     Availability,
@@ -26,9 +27,10 @@ from services.health.schemas import (
 )
 from services.health.stream import Broadcaster, sse
 from shared.auth import HealthReader
-from shared.db import SessionDep, plain_url
+from shared.db import SessionDep
 from shared.errors import ServiceUnavailable, ValidationFailed
 from shared.geo import parse_bbox
+from shared.models import DeliveryState, IncidentKind, IncidentState
 from shared.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/v1/health")
@@ -109,7 +111,7 @@ async def list_cameras(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Response:
-    items, next_cursor = await service.list_cameras(session, filters=filters, limit=limit, cursor=cursor, sort=sort)
+    items, next_cursor = await cameras.list_cameras(session, filters=filters, limit=limit, cursor=cursor, sort=sort)
     # The most-polled list: encoded straight from the rows (the model above documents the shape).
     return Response(msgspec.json.encode({"items": items, "next_cursor": next_cursor}), media_type="application/json")
 
@@ -126,7 +128,7 @@ async def camera_detail(
     principal: HealthReader,
     transitions: Annotated[int, Query(ge=0, le=200, description="How many recent transitions")] = 20,
 ) -> CameraHealthDetail:
-    return await service.camera_detail(session, ref=camera, transitions=transitions)
+    return await cameras.camera_detail(session, ref=camera, transitions=transitions)
 
 
 @router.get("/availability", tags=["health"], summary="Share of time up over a window, from recorded transitions")
@@ -138,7 +140,7 @@ async def get_availability(
     district: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
     end: Annotated[AwareDatetime | None, Query(description="End of the window (default now)")] = None,
 ) -> Availability:
-    return await service.availability(session, window_raw=window, end=end, by=by, district=district)
+    return await availability.availability(session, window_raw=window, end=end, by=by, district=district)
 
 
 @router.get("/events", tags=["health"], summary="Status transitions, newest first; since= to resume")
@@ -154,17 +156,12 @@ async def list_events(
     cursor: CursorQuery = None,
 ) -> Page[EventRead]:
     filters = {"since": since, "camera": camera, "district": district, "status": status_, "incident_id": incident_id}
-    items, next_cursor = await service.list_events(session, filters=filters, limit=limit, cursor=cursor)
+    items, next_cursor = await events.list_events(session, filters=filters, limit=limit, cursor=cursor)
     return Page[EventRead](items=items, next_cursor=next_cursor)
 
 
 def _broadcaster(request: Request) -> Broadcaster:
-    app = request.app
-    broadcaster: Broadcaster | None = getattr(app.state, "broadcaster", None)
-    if broadcaster is None:
-        dsn = plain_url(app.state.engine.url.render_as_string(hide_password=False))
-        broadcaster = Broadcaster(dsn, app.state.sessionmaker)
-        app.state.broadcaster = broadcaster
+    broadcaster: Broadcaster = request.app.state.broadcaster  # created by the lifespan (main.py)
     return broadcaster
 
 
@@ -208,12 +205,12 @@ async def stream(
 async def list_incidents(
     session: SessionDep,
     principal: HealthReader,
-    state: Literal["open", "closed"] | None = None,
-    kind: Literal["gateway", "ward", "district", "ingest"] | None = None,
+    state: IncidentState | None = None,
+    kind: IncidentKind | None = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[IncidentRead]:
-    items, next_cursor = await service.list_incidents(session, state=state, kind=kind, limit=limit, cursor=cursor)
+    items, next_cursor = await incidents.list_incidents(session, state=state, kind=kind, limit=limit, cursor=cursor)
     return Page[IncidentRead](items=items, next_cursor=next_cursor)
 
 
@@ -226,7 +223,7 @@ async def list_incidents(
 async def get_incident(
     incident_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, principal: HealthReader
 ) -> IncidentRead:
-    return await service.get_incident(session, incident_id=incident_id)
+    return await incidents.get_incident(session, incident_id=incident_id)
 
 
 @router.get(
@@ -243,7 +240,7 @@ async def map_geojson(
     bbox: Annotated[str | None, Query(max_length=100, description="minLon,minLat,maxLon,maxLat")] = None,
 ) -> Response:
     filters = {**filters, "bbox": parse_bbox(bbox)}
-    body = await service.geojson(session, filters=filters)
+    body = await cameras.geojson(session, filters=filters)
     return Response(body, media_type="application/geo+json")
 
 
@@ -255,7 +252,7 @@ async def map_geojson(
 async def service_discovery(
     session: SessionDep, principal: HealthReader, filters: CameraFilters
 ) -> list[dict[str, Any]]:
-    return await service.service_discovery(session, filters=filters)
+    return await cameras.service_discovery(session, filters=filters)
 
 
 @router.post(
@@ -267,7 +264,7 @@ async def service_discovery(
 async def create_webhook(
     data: WebhookCreate, response: Response, session: SessionDep, principal: WebhookManager
 ) -> WebhookCreated:
-    created = await webhooks.create_webhook(session, data=data, principal=principal)
+    created = await subscriptions.create_webhook(session, data=data, principal=principal)
     response.headers["Location"] = f"/v1/health/webhooks/{created.id}"
     return created
 
@@ -276,7 +273,7 @@ async def create_webhook(
 async def list_webhooks(
     session: SessionDep, principal: WebhookManager, limit: LimitQuery = 100, cursor: CursorQuery = None
 ) -> Page[WebhookRead]:
-    items, next_cursor = await webhooks.list_webhooks(session, limit=limit, cursor=cursor)
+    items, next_cursor = await subscriptions.list_webhooks(session, limit=limit, cursor=cursor)
     return Page[WebhookRead](items=items, next_cursor=next_cursor)
 
 
@@ -287,7 +284,7 @@ async def list_webhooks(
     responses={404: {"description": "No such webhook"}},
 )
 async def get_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> WebhookRead:
-    return webhooks.webhook_read(await webhooks.get_webhook(session, webhook_id=webhook_id))
+    return subscriptions.webhook_read(await subscriptions.get_webhook(session, webhook_id=webhook_id))
 
 
 @router.delete(
@@ -298,7 +295,7 @@ async def get_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: Web
     responses={404: {"description": "No such webhook"}},
 )
 async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> Response:
-    await webhooks.delete_webhook(session, webhook_id=webhook_id)
+    await subscriptions.delete_webhook(session, webhook_id=webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -309,7 +306,7 @@ async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: 
     responses={404: {"description": "No such webhook"}},
 )
 async def enable_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> WebhookRead:
-    return await webhooks.enable_webhook(session, webhook_id=webhook_id)
+    return await subscriptions.enable_webhook(session, webhook_id=webhook_id)
 
 
 @router.get(
@@ -322,11 +319,11 @@ async def list_deliveries(
     webhook_id: uuid.UUID,
     session: SessionDep,
     principal: WebhookManager,
-    state: Literal["pending", "delivered", "failed", "cancelled"] | None = None,
+    state: DeliveryState | None = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[DeliveryRead]:
-    items, next_cursor = await webhooks.list_deliveries(
+    items, next_cursor = await subscriptions.list_deliveries(
         session, webhook_id=webhook_id, state=state, limit=limit, cursor=cursor
     )
     return Page[DeliveryRead](items=items, next_cursor=next_cursor)

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.models import CameraStatus, DeliveryState, IncidentKind, IncidentState
 from shared.schemas import AreaCode, Name, StrictModel
 
-Status = Literal["online", "degraded", "offline", "unknown", "maintenance"]
+Status = CameraStatus
 GroupBy = Literal["district", "ward", "vendor", "model", "kind", "owner", "gateway", "tag"]
 
 
@@ -105,10 +106,10 @@ class CameraHealthDetail(CameraHealthRead):
 
 class IncidentRead(BaseModel):
     id: int
-    kind: Literal["gateway", "ward", "district", "ingest"]
+    kind: IncidentKind
     scope: str = Field(description="Gateway id, ward or district code, or 'ingest'")
     district: str | None
-    state: Literal["open", "closed"]
+    state: IncidentState
     cause: str = Field(description="A guess at the cause: gateway, area (power/network) or the ingest path")
     opened_at: datetime
     closed_at: datetime | None
@@ -185,7 +186,7 @@ class DeliveryRead(BaseModel):
     id: int
     webhook_id: uuid.UUID
     event: str
-    state: Literal["pending", "delivered", "failed", "cancelled"]
+    state: DeliveryState
     attempts: int
     next_attempt_at: datetime
     last_status_code: int | None

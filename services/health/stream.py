@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.health import metrics, service
+from services.health import metrics
+from services.health.events import event_read, events_after, newest_event_id
 from services.health.settings import HealthSettings, get_health_settings
-from services.health.webhooks import event_read
 from shared.models import StatusEvent
 from shared.notify import STATUS_EVENT
 
@@ -99,7 +99,7 @@ class Broadcaster:
                 await conn.add_listener(STATUS_EVENT, self._notified)
                 if not self._ready.is_set():
                     async with self.sessionmaker() as session:
-                        self.last_id = await service.newest_event_id(session)
+                        self.last_id = await newest_event_id(session)
                     self._ready.set()
                 # Anything committed while we were (re)connecting is fetched now.
                 self._wake.set()
@@ -120,7 +120,7 @@ class Broadcaster:
     async def _fetch(self) -> None:
         while True:
             async with self.sessionmaker() as session:
-                events = await service.events_after(session, after=self.last_id, limit=CATCH_UP_PAGE)
+                events = await events_after(session, after=self.last_id, limit=CATCH_UP_PAGE)
             if not events:
                 return
             self.last_id = events[-1].id
@@ -159,7 +159,7 @@ async def sse(
                 sub.lagged = False
                 while True:
                     async with broadcaster.sessionmaker() as session:
-                        events = await service.events_after(session, after=last, limit=CATCH_UP_PAGE)
+                        events = await events_after(session, after=last, limit=CATCH_UP_PAGE)
                     for event in events:
                         last = event.id
                         if _matches(event, filters):

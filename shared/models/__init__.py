@@ -17,22 +17,25 @@ from shared.models.camera_change import CameraChange
 from shared.models.device_credential import DeviceCredential
 from shared.models.gateway import GATEWAY_KINDS, Gateway, GatewayKind, GatewayState
 from shared.models.heartbeat import HEARTBEAT_PARTITION_PREFIX, CameraState, Heartbeat
-from shared.models.incident import INCIDENT_KINDS, Incident
-from shared.models.status_event import STATUSES, CameraHealth, HealthMeta, StatusEvent
-from shared.models.webhook import Webhook, WebhookDelivery
+from shared.models.incident import INCIDENT_KINDS, INCIDENT_STATES, Incident, IncidentKind, IncidentState
+from shared.models.status_event import STATUS_RANKS, STATUSES, CameraHealth, CameraStatus, HealthMeta, StatusEvent
+from shared.models.webhook import DELIVERY_STATES, DeliveryState, Webhook, WebhookDelivery
 
 __all__ = [
     "AREA_LEVELS",
     "CAMERA_KINDS",
+    "DELIVERY_STATES",
     "DISTRICT_LEVELS",
     "GATEWAY_KINDS",
     "HEARTBEAT_PARTITION_PREFIX",
     "INCIDENT_KINDS",
+    "INCIDENT_STATES",
     "LEGACY_SET",
     "LIFECYCLES",
     "NAMING_CONVENTION",
     "ROLES",
     "STATUSES",
+    "STATUS_RANKS",
     "WARDS_2025_SET",
     "WARD_LEVELS",
     "ApiKey",
@@ -45,6 +48,8 @@ __all__ = [
     "CameraHealth",
     "CameraKind",
     "CameraState",
+    "CameraStatus",
+    "DeliveryState",
     "DeviceCredential",
     "Gateway",
     "GatewayKind",
@@ -52,6 +57,8 @@ __all__ = [
     "HealthMeta",
     "Heartbeat",
     "Incident",
+    "IncidentKind",
+    "IncidentState",
     "Lifecycle",
     "Role",
     "StatusEvent",

@@ -1,14 +1,18 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.models.base import Base
+from shared.models.base import Base, one_of
 
-INCIDENT_KINDS = ("gateway", "ward", "district", "ingest")
+# The API's enums and the CHECKs below derive from these Literals.
+IncidentKind = Literal["gateway", "ward", "district", "ingest"]
+IncidentState = Literal["open", "closed"]
+INCIDENT_KINDS: tuple[str, ...] = get_args(IncidentKind)
+INCIDENT_STATES: tuple[str, ...] = get_args(IncidentState)
 
 
 class Incident(Base):
@@ -17,8 +21,8 @@ class Incident(Base):
 
     __tablename__ = "incident"
     __table_args__ = (
-        CheckConstraint("kind IN ('gateway', 'ward', 'district', 'ingest')", name="kind"),
-        CheckConstraint("state IN ('open', 'closed')", name="state"),
+        CheckConstraint(one_of("kind", INCIDENT_KINDS), name="kind"),
+        CheckConstraint(one_of("state", INCIDENT_STATES), name="state"),
         Index("ix_incident_opened_at", "opened_at"),
         # At most one open incident per scope.
         Index("uq_incident_open_scope", "kind", "scope", unique=True, postgresql_where=text("state = 'open'")),

@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -20,10 +20,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.models.base import Base, utc_now_column
+from shared.models.base import Base, one_of, utc_now_column
 
-STATUSES = ("online", "degraded", "offline", "unknown", "maintenance")
-_STATUS_SQL = "('online', 'degraded', 'offline', 'unknown', 'maintenance')"
+# The one definition of a camera's health status: the API's enums, the query filters and the CHECKs
+# below derive from it (a new status needs a migration that changes the constraints too).
+CameraStatus = Literal["online", "degraded", "offline", "unknown", "maintenance"]
+STATUSES: tuple[str, ...] = get_args(CameraStatus)
+# "Worst first": camera_health.rank, and the order of every list sorted by it.
+# (tests/shared/test_migrations.py checks it names every status once.)
+STATUS_RANKS: dict[str, int] = {"offline": 0, "degraded": 1, "unknown": 2, "online": 3, "maintenance": 4}
 
 
 class CameraHealth(Base):
@@ -35,7 +40,7 @@ class CameraHealth(Base):
 
     __tablename__ = "camera_health"
     __table_args__ = (
-        CheckConstraint(f"status IN {_STATUS_SQL}", name="status"),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
         Index("ix_camera_health_rank_since", "rank", "since", "camera_id"),
         Index("ix_camera_health_district", "district"),
         Index("ix_camera_health_incident_id", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
@@ -72,8 +77,8 @@ class StatusEvent(Base):
 
     __tablename__ = "status_event"
     __table_args__ = (
-        CheckConstraint(f"from_status IS NULL OR from_status IN {_STATUS_SQL}", name="from_status"),
-        CheckConstraint(f"to_status IN {_STATUS_SQL}", name="to_status"),
+        CheckConstraint("from_status IS NULL OR " + one_of("from_status", STATUSES), name="from_status"),
+        CheckConstraint(one_of("to_status", STATUSES), name="to_status"),
         Index("ix_status_event_camera_id_at", "camera_id", "at"),
         Index("ix_status_event_at", "at"),
         Index("ix_status_event_district_id", "district", "id"),

@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -18,7 +18,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.models.base import Base, utc_now_column
+from shared.models.base import Base, one_of, utc_now_column
+
+# A delivery's state: the API's enum and the CHECK below derive from it.
+DeliveryState = Literal["pending", "delivered", "failed", "cancelled"]
+DELIVERY_STATES: tuple[str, ...] = get_args(DeliveryState)
 
 
 class Webhook(Base):
@@ -56,7 +60,7 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'delivered', 'failed', 'cancelled')", name="state"),
+        CheckConstraint(one_of("state", DELIVERY_STATES), name="state"),
         Index("ix_webhook_delivery_webhook_id_id", "webhook_id", "id"),
         Index("ix_webhook_delivery_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
     )

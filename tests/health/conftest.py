@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.health.evaluation import PassResult, evaluate
+from services.health.evaluator import one_pass
+from services.health.pass_result import PassResult
 from services.health.settings import HealthSettings
+from tests.health.hooks import hooks_url, world  # noqa: F401 - fixtures of the webhook tests
+from tests.health.live import live, live_url  # noqa: F401 - fixtures of the tests on real connections
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -116,7 +119,7 @@ def run_pass(session: AsyncSession) -> Callable[..., Awaitable[PassResult]]:
 
     async def run(when: float | datetime, **overrides: Any) -> PassResult:
         now = when if isinstance(when, datetime) else at(when)
-        result = await evaluate(session, now=now, settings=settings(**overrides))
+        result = await one_pass(session, now=now, settings=settings(**overrides))
         await session.commit()
         return result
 
@@ -135,3 +138,24 @@ async def events_of(session: AsyncSession, camera_id: uuid.UUID) -> list[Any]:
             )
         ).all()
     )
+
+
+@pytest.fixture
+async def city(session, run_pass):
+    """Six cameras, one of each situation, evaluated at T0+100 s."""
+    cams = {}
+    gw = await add_gateway(session, "GW-1")
+    cams["online"] = await add_camera(session, "Q1-ON", district="Q1", gateway_id=gw, tags=["bridge"], ip="10.1.2.3")
+    cams["degraded"] = await add_camera(session, "Q1-DEG", district="Q1", tags=["bridge"])
+    cams["offline"] = await add_camera(
+        session, "BTH-OFF", district="BTH", vendor="Dahua", stream_url="rtsp://cam.example:8554/live"
+    )
+    cams["unknown"] = await add_camera(session, "BTH-UNK", district="BTH")
+    cams["maintenance"] = await add_camera(session, "BTH-MNT", district="BTH", lifecycle="maintenance")
+    cams["decommissioned"] = await add_camera(session, "BTH-DEC", district="BTH", lifecycle="decommissioned")
+    await heartbeat(session, cams["online"], at(99))
+    await heartbeat(session, cams["degraded"], at(99), fps=1.0)
+    await heartbeat(session, cams["offline"], at(0))
+    await heartbeat(session, cams["decommissioned"], at(99))
+    await run_pass(100)
+    return cams

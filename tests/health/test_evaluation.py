@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.health.evaluation import COMMIT_MARGIN, PassResult, Watermark, evaluate
+from services.health.detection import COMMIT_MARGIN
+from services.health.evaluation import evaluate
+from services.health.pass_result import PassResult, Watermark
 from tests.health.conftest import add_camera, at, events_of, health_row, heartbeat, settings
 
 # One sweep slice is a 3600th of the table per pass: on a one-page table it never reaches a whole page,

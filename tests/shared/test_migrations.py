@@ -7,7 +7,17 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import migrate
 from shared.db import make_engine
-from shared.models import AREA_LEVELS, CAMERA_KINDS, LIFECYCLES, ROLES
+from shared.models import (
+    AREA_LEVELS,
+    CAMERA_KINDS,
+    DELIVERY_STATES,
+    INCIDENT_KINDS,
+    INCIDENT_STATES,
+    LIFECYCLES,
+    ROLES,
+    STATUS_RANKS,
+    STATUSES,
+)
 from tests.conftest import scratch_database
 
 
@@ -55,6 +65,12 @@ async def test_database_refuses_an_interval_below_5_seconds(session) -> None:
         ("ck_gateway_lifecycle", LIFECYCLES),
         ("ck_api_key_role", ROLES),
         ("ck_area_level", AREA_LEVELS),
+        ("ck_camera_health_status", STATUSES),
+        ("ck_status_event_from_status", STATUSES),
+        ("ck_status_event_to_status", STATUSES),
+        ("ck_incident_kind", INCIDENT_KINDS),
+        ("ck_incident_state", INCIDENT_STATES),
+        ("ck_webhook_delivery_state", DELIVERY_STATES),
     ],
 )
 async def test_migrated_checks_allow_exactly_the_models_lists(session, constraint, values) -> None:
@@ -63,6 +79,11 @@ async def test_migrated_checks_allow_exactly_the_models_lists(session, constrain
         text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"), {"name": constraint}
     )
     assert tuple(re.findall(r"'([^']*)'", definition)) == values
+
+
+def test_every_status_has_one_rank() -> None:
+    assert sorted(STATUS_RANKS) == sorted(STATUSES)
+    assert sorted(STATUS_RANKS.values()) == list(range(len(STATUSES)))
 
 
 async def test_a_fresh_database_has_the_districts_the_2025_units_and_their_three_parents(session) -> None:
