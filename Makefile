@@ -6,7 +6,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps
+.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps \
+	cluster cluster-test cluster-deps bench-pgbouncer
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
@@ -86,6 +87,33 @@ probe-test-deps:
 	fi
 
 test: lint typecheck imports pytest
+
+# The replica setup (citycam/cluster): haproxy and PgBouncer from Debian, installed when missing on
+# Debian as root; anywhere else this fails with the command, never skips.
+CLUSTER_DEBS := haproxy pgbouncer
+cluster-deps:
+	@if command -v haproxy >/dev/null && command -v pgbouncer >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -f /etc/debian_version ]; then \
+		echo "installing the cluster's Debian packages: $(CLUSTER_DEBS)"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=600 install -y -qq $(CLUSTER_DEBS) >/dev/null && \
+		command -v haproxy >/dev/null && command -v pgbouncer >/dev/null; \
+	else \
+		echo "the cluster needs haproxy and PgBouncer: as root on Debian run" >&2; \
+		echo "  apt-get install -y $(CLUSTER_DEBS)" >&2; exit 1; \
+	fi
+
+# Two Postgres (primary + synchronous standby), haproxy, PgBouncer, two replicas of each service; Ctrl-C stops all.
+cluster: env cluster-deps
+	$(RUN)/python -m citycam.cluster
+
+# Ingest throughput through PgBouncer against a direct connection (writes bench/pgbouncer.md).
+bench-pgbouncer: env cluster-deps
+	$(RUN)/python -m bench.pgbouncer $(BENCH_ARGS)
+
+# The replica, PgBouncer and failover tests (tests/cluster), on a cluster of their own.
+cluster-test: env cluster-deps
+	$(RUN)/pytest tests/cluster -m cluster $(PYTEST_ARGS)
 
 bench: env
 	$(RUN)/python -m bench $(BENCH_ARGS)

@@ -17,6 +17,7 @@ from shared.logs import configure_logging
 from shared.metrics import render
 from shared.middleware import InputGuardMiddleware, RequestContextMiddleware
 from shared.migrate import head_revision
+from shared.reads import ReadRouting
 from shared.settings import get_http_settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def create_app(
     path_limits: Sequence[tuple[str, int]] = (),
     version: str = "0.1.0",
     app_class: type[FastAPI] = FastAPI,
+    read_replica: bool = False,
 ) -> FastAPI:
     """A service app: engine and sessionmaker made in the lifespan, shared probes, metrics and errors."""
     configure_logging(service)
@@ -106,6 +108,9 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.head_revision = head_revision()
+        if read_replica:
+            # ReadSessionDep's routing: the standby of CITYCAM_DB_READ_URL, bound by its replay lag.
+            app.state.reads = ReadRouting.from_settings(app.state.sessionmaker)
         log.info("service starting", extra={"event": "startup"})
         try:
             if extra_lifespan is not None:
@@ -116,6 +121,8 @@ def create_app(
                 _freeze_startup_heap()
                 yield
         finally:
+            if read_replica:
+                await app.state.reads.close()
             await engine.dispose()
             log.info("service stopped", extra={"event": "shutdown"})
 

@@ -7,7 +7,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from shared.db import database_url
+from shared.db import direct_database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -16,7 +16,8 @@ def alembic_config(url: str | None = None) -> Config:
     """An alembic Config pointing at shared/migrations and the given database."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.attributes["database_url"] = url or database_url()
+    # DDL and alembic's version row go to the primary directly, never through a pooler.
+    cfg.attributes["database_url"] = url or direct_database_url()
     return cfg
 
 

@@ -22,6 +22,16 @@ class DatabaseSettings(BaseSettings):
     pool_timeout_s: float = Field(default=5.0, gt=0)
     statement_timeout_ms: int = Field(default=15000, ge=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    # Connections that need a server session of their own (LISTEN, session advisory locks) must not go
+    # through a transaction-pooling PgBouncer: they use this URL (unset = DATABASE_URL).
+    direct_url: str | None = None
+    # False behind PgBouncer older than 1.21 (no prepared-statement tracking): pooled connections then
+    # use unnamed statements only, the direct ones keep their statement cache.
+    prepared_statements: bool = True
+    # Health's reads may go to a standby; they fall back to the primary while it lags more than this.
+    read_url: str | None = None
+    read_max_lag_s: float = Field(default=5.0, ge=0)
+    read_check_every_s: float = Field(default=1.0, gt=0)
 
 
 class HttpSettings(BaseSettings):

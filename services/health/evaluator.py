@@ -51,7 +51,12 @@ class Evaluator:
         self.settings = settings or get_health_settings()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.engine: AsyncEngine = make_engine(
-            url, application_name="citycam-health-evaluator", pool_size=1, max_overflow=0, pool_pre_ping=False
+            url,
+            application_name="citycam-health-evaluator",
+            direct=True,
+            pool_size=1,
+            max_overflow=0,
+            pool_pre_ping=False,
         )
         self.is_leader = False
         self.passes = 0

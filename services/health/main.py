@@ -16,7 +16,7 @@ from services.health.router import router
 from services.health.settings import get_health_settings
 from services.health.stream import Broadcaster
 from shared.app import create_app
-from shared.db import plain_url
+from shared.db import direct_database_url, plain_url
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ async def background(app: FastAPI) -> AsyncIterator[None]:
     """Run the evaluator campaign and the webhook sender beside the API, and hold the SSE broadcaster
     (it connects when the first client subscribes); stop them all on shutdown."""
     settings = get_health_settings()
-    url = app.state.engine.url.render_as_string(hide_password=False)
+    # LISTEN, the leader's session lock and the passes run on that lock's connection need a server
+    # session of their own: the direct URL (never a transaction pooler), always the primary.
+    url = direct_database_url(app.state.engine.url.render_as_string(hide_password=False))
     broadcaster = Broadcaster(plain_url(url), app.state.sessionmaker, settings)
     app.state.broadcaster = broadcaster
     tasks: list[asyncio.Task[None]] = []
@@ -81,6 +83,7 @@ def build_app(engine_factory: Callable[[], AsyncEngine] | None = None) -> FastAP
         routers=[router],
         extra_lifespan=background,
         engine_factory=engine_factory,
+        read_replica=True,
     )
     app.add_middleware(CameraGaugeMiddleware)
     return app

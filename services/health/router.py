@@ -32,6 +32,7 @@ from shared.errors import ServiceUnavailable, ValidationFailed
 from shared.geo import parse_bbox
 from shared.models import DeliveryState, IncidentKind, IncidentState
 from shared.pagination import CursorQuery, LimitQuery, Page
+from shared.reads import ReadSessionDep
 
 router = APIRouter(prefix="/v1/health")
 
@@ -63,7 +64,7 @@ def _cached_response(request: Request, response: Response, etag: str) -> Respons
     responses=NOT_MODIFIED,
     response_model=Summary,
 )
-async def get_summary(request: Request, response: Response, session: SessionDep, principal: HealthReader) -> Any:
+async def get_summary(request: Request, response: Response, session: ReadSessionDep, principal: HealthReader) -> Any:
     meta = await service.current_meta(session)
     etag = service.etag_for(meta)
     not_modified = _cached_response(request, response, etag)
@@ -82,7 +83,7 @@ async def get_summary(request: Request, response: Response, session: SessionDep,
 async def get_groups(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: HealthReader,
     by: GroupBy = "district",
     district: Annotated[str | None, Query(min_length=1, max_length=32, description="Only this district")] = None,
@@ -102,7 +103,7 @@ async def get_groups(
     response_model=Page[CameraHealthRead],
 )
 async def list_cameras(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: HealthReader,
     filters: CameraFilters,
     sort: Annotated[
@@ -124,7 +125,7 @@ async def list_cameras(
 )
 async def camera_detail(
     camera: Annotated[str, Path(min_length=1, max_length=64, description="The camera's UUID or its code")],
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: HealthReader,
     transitions: Annotated[int, Query(ge=0, le=200, description="How many recent transitions")] = 20,
 ) -> CameraHealthDetail:
@@ -133,7 +134,7 @@ async def camera_detail(
 
 @router.get("/availability", tags=["health"], summary="Share of time up over a window, from recorded transitions")
 async def get_availability(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: HealthReader,
     window: Annotated[str, Query(min_length=2, max_length=40, description="1h, 24h, 7d or ISO 8601 (P7D)")] = "24h",
     by: GroupBy | None = None,
@@ -145,7 +146,7 @@ async def get_availability(
 
 @router.get("/events", tags=["health"], summary="Status transitions, newest first; since= to resume")
 async def list_events(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: HealthReader,
     since: Annotated[str | None, Query(max_length=40, description="An event id or an RFC 3339 time")] = None,
     camera: Annotated[str | None, Query(min_length=1, max_length=64, description="Camera id or code")] = None,
@@ -203,7 +204,7 @@ async def stream(
 
 @router.get("/incidents", tags=["incidents"], summary="Correlated outages, newest first")
 async def list_incidents(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: HealthReader,
     state: IncidentState | None = None,
     kind: IncidentKind | None = None,
@@ -221,7 +222,7 @@ async def list_incidents(
     responses={404: {"description": "No such incident"}},
 )
 async def get_incident(
-    incident_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, principal: HealthReader
+    incident_id: Annotated[int, Path(ge=1, le=2**62)], session: ReadSessionDep, principal: HealthReader
 ) -> IncidentRead:
     return await incidents.get_incident(session, incident_id=incident_id)
 
@@ -234,7 +235,7 @@ async def get_incident(
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 async def map_geojson(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: HealthReader,
     filters: CameraFilters,
     bbox: Annotated[str | None, Query(max_length=100, description="minLon,minLat,maxLon,maxLat")] = None,
@@ -250,7 +251,7 @@ async def map_geojson(
     summary="Prometheus HTTP service discovery: probe targets (host:port, no credentials) per district",
 )
 async def service_discovery(
-    session: SessionDep, principal: HealthReader, filters: CameraFilters
+    session: ReadSessionDep, principal: HealthReader, filters: CameraFilters
 ) -> list[dict[str, Any]]:
     return await cameras.service_discovery(session, filters=filters)
 

@@ -15,21 +15,29 @@ from services.ingest.runtime import IngestRuntime
 from services.ingest.schemas import openapi_components
 from services.ingest.settings import IngestSettings, get_ingest_settings
 from shared.app import create_app
-from shared.db import async_url, database_url, make_engine, plain_url
+from shared.db import async_url, asyncpg_options, database_url, direct_database_url, make_engine, plain_url
 from shared.settings import get_database_settings
+
+# The LISTEN connection and the retention job's session advisory lock need a server session of their
+# own, so they bypass a transaction-pooling PgBouncer; the writers and look-ups go through it.
+DIRECT_PURPOSES = frozenset({"listener", "retention"})
 
 
 def _connector(url: str) -> Callable[[str], Callable[[], Any]]:
     db = get_database_settings()
+    direct_url = direct_database_url(url)
 
     def for_purpose(purpose: str) -> Callable[[], Any]:
         server_settings = {"application_name": f"citycam-ingest-{purpose}"}
         if db.statement_timeout_ms:
             server_settings["statement_timeout"] = str(db.statement_timeout_ms)
+        direct = purpose in DIRECT_PURPOSES
+        dsn = plain_url(direct_url if direct else url)
+        options = asyncpg_options(direct=direct, settings=db)
 
         async def connect() -> asyncpg.Connection:
             # synchronous_commit is left at the server's setting (on): a 202 survives a crash.
-            return await asyncpg.connect(plain_url(url), server_settings=server_settings)
+            return await asyncpg.connect(dsn, server_settings=server_settings, **options)
 
         return connect
 

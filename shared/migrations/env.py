@@ -37,6 +37,7 @@ async def _run_async() -> None:
     engine = make_engine(
         url,
         application_name="citycam-migrate",
+        direct=True,
         poolclass=None,
         pool_size=1,
         max_overflow=0,

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings
 
+from citycam.cluster.settings import ClusterSettings
 from citycam.settings import PortSettings
 from citycam.simulator.settings import SimulatorSettings
 from services.health.settings import HealthSettings
@@ -25,6 +26,7 @@ CLASSES: list[type[BaseSettings]] = [
     HealthSettings,
     ProbeSettings,
     SimulatorSettings,
+    ClusterSettings,
 ]
 
 
