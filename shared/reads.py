@@ -101,6 +101,13 @@ class ReadRouting:
         self.on_standby = on_standby
         self._checked_at = time.monotonic()
 
+    def standby_failed(self, exc: BaseException) -> None:
+        """A read could not reach the standby: the primary takes the reads until the next check."""
+        if self.on_standby:
+            log.info("health reads moved to the primary: the standby failed (%s)", type(exc).__name__)
+        self.on_standby = False
+        self._checked_at = time.monotonic()
+
     async def close(self) -> None:
         """Dispose of the standby's pool."""
         if self.standby is not None:
@@ -115,12 +122,21 @@ async def get_read_session(request: Request, session: SessionDep) -> AsyncIterat
     if routing is None or chosen is None or chosen is routing.primary:
         yield session
         return
-    async with chosen() as standby_session:
-        try:
-            yield standby_session
-        finally:
-            # Nothing to keep: these sessions only read.
-            await standby_session.rollback()
+    standby_session = chosen()
+    try:
+        # A standby that died since its last check fails here, before the endpoint has read anything.
+        await standby_session.connection()
+    except Exception as exc:  # any failure to reach the standby means the primary, never an error
+        await standby_session.close()
+        routing.standby_failed(exc)
+        yield session
+        return
+    try:
+        yield standby_session
+    finally:
+        # Nothing to keep: these sessions only read.
+        await standby_session.rollback()
+        await standby_session.close()
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -76,6 +76,19 @@ def _timeline(sent: list[Sent], since: float) -> dict[int, dict[int, int]]:
     return dict(sorted(timeline.items()))
 
 
+def test_health_reads_fall_back_to_the_primary_while_the_standby_is_down(cluster: Cluster) -> None:
+    cluster.use_sync_mode("degrade")  # so that the cluster keeps writing meanwhile
+    cluster.standby.kill()
+    try:
+        for index in (1, 2):
+            r = httpx.get(cluster.url("health", index) + "/v1/health/summary", headers=bearer(cluster.admin_key))
+            assert r.status_code == 200
+    finally:
+        cluster.standby.start()
+        cluster.primary.wait_streaming(cluster.standby.name)
+        cluster.use_sync_mode("block")
+
+
 def test_block_mode_answers_503_never_202_while_the_standby_is_down(cluster: Cluster) -> None:
     (cam,) = register(cluster, 1)
     cluster.standby.kill()

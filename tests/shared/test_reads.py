@@ -1,12 +1,14 @@
 """Health reads on a standby, bound by its replay lag (a real server stands in for the standby)."""
 
+import time
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import make_engine, make_sessionmaker
-from shared.reads import ReadRouting
+from shared.reads import ReadRouting, get_read_session
 from tests.helpers import free_port
 
 
@@ -64,4 +66,19 @@ async def test_the_lag_is_measured_once_per_interval(primary, database_url: str)
         routing.max_lag_s = -1.0
         assert await routing.sessionmaker() is first is routing.standby_sessions
     finally:
+        await routing.close()
+
+
+async def test_a_read_falls_back_to_the_primary_when_the_standby_died_since_its_check(primary) -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/citycam"
+    routing = _routing(primary, make_engine(url, direct=True, pool_size=1, max_overflow=0, connect_args={"timeout": 1}))
+    routing.on_standby, routing._checked_at = True, time.monotonic()  # as if it answered a moment ago
+    own = primary()
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(reads=routing)))
+    try:
+        reads = get_read_session(request, own)  # type: ignore[arg-type]
+        assert await anext(reads) is own and not routing.on_standby
+        await reads.aclose()
+    finally:
+        await own.close()
         await routing.close()
