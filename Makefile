@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps
+.PHONY: run test chaos lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
@@ -86,6 +86,11 @@ probe-test-deps:
 	fi
 
 test: lint typecheck imports pytest
+
+# The chaos suite: real processes killed, frozen and restarted under load (tests/chaos, left out of
+# `make test` since it takes minutes); one line of figures per scenario at the end.
+chaos: env
+	$(RUN)/pytest tests/chaos --chaos -q $(PYTEST_ARGS)
 
 bench: env
 	$(RUN)/python -m bench $(BENCH_ARGS)
