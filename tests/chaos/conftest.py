@@ -99,11 +99,15 @@ async def add_cameras(pg: OwnPostgres, count: int) -> list[Device]:
         await conn.close()
 
 
+# One for the run: `citycam up` creates the first admin key only on a database without one, and every
+# stack of the run shares the suite's database.
+ADMIN_KEY = issue_api_key().secret
+
+
 @contextlib.contextmanager
 def _stack(pg: OwnPostgres, tmp: pytest.TempPathFactory) -> Iterator[tuple[UpStack, str]]:
-    admin = issue_api_key().secret
-    with citycam_up(pg.url, tmp, admin_key=admin, **STACK_ENV) as up:
-        yield up, admin
+    with citycam_up(pg.url, tmp, admin_key=ADMIN_KEY, **STACK_ENV) as up:
+        yield up, ADMIN_KEY
 
 
 @pytest.fixture(scope="module")

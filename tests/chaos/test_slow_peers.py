@@ -68,7 +68,6 @@ async def _server(handler: object) -> AsyncIterator[str]:
         server.close()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 8 not on main yet")
 async def test_a_slowloris_receiver_delays_no_other_hook(own_postgres: OwnPostgres, stack: tuple[UpStack, str]) -> None:
     up, admin = stack
     prompt, slow = Receiver(), Slowloris()
@@ -134,7 +133,7 @@ async def _trickle(index: int) -> AsyncIterator[bytes]:
         await asyncio.sleep(1)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 10 not on main yet")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 12 item 10 not on main yet")
 async def test_fifty_slow_uploads_leave_other_callers_served(stack: tuple[UpStack, str]) -> None:
     up, admin = stack
     async with httpx.AsyncClient(base_url=up.urls["registry"], headers=bearer(admin), timeout=60) as registry:
