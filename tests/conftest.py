@@ -6,6 +6,7 @@ several checkouts can share one server.
 """
 
 import asyncio
+import atexit
 import os
 import signal
 import subprocess
@@ -42,7 +43,11 @@ def _server_url() -> str:
     if explicit:
         return plain_url(explicit)
     settings = get_database_settings()
-    embedded.start(settings.data_dir, settings.embedded_port)
+    if not embedded.status(settings.data_dir, settings.embedded_port).running:
+        embedded.start(settings.data_dir, settings.embedded_port)
+        # Stopped when the run ends: left running, it would hold the port (54329 by default) that the
+        # next `make run` of any other clone needs. A server that was already running stays.
+        atexit.register(embedded.stop, settings.data_dir, settings.embedded_port)
     return f"postgresql://postgres@127.0.0.1:{settings.embedded_port}/postgres"
 
 
@@ -133,6 +138,20 @@ def citycam_up(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--chaos", action="store_true", default=False, help="also run tests/chaos (make chaos)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The chaos suite (marked chaos) runs with --chaos only: it takes minutes and kills real processes."""
+    if config.getoption("--chaos"):
+        return
+    chaos = [item for item in items if item.get_closest_marker("chaos")]
+    if chaos:
+        config.hook.pytest_deselected(items=chaos)
+        items[:] = [item for item in items if not item.get_closest_marker("chaos")]
 
 
 SERVER_URL = _server_url()

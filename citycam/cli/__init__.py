@@ -2,9 +2,9 @@
 
 import typer
 
-from citycam.cli import areas, cameras, db, keys, probe, simulate, stack
+from citycam.cli import areas, cameras, db, failures, keys, probe, simulate, stack
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, callback=failures.debug_option)
 app.add_typer(db.app, name="db", help="The embedded Postgres (used when DATABASE_URL is unset).")
 app.add_typer(keys.app, name="keys", help="API keys for people and systems.")
 app.add_typer(areas.app, name="areas", help="Reference areas (districts, wards) and their boundaries.")
@@ -14,3 +14,8 @@ app.command("up")(stack.up)
 app.command("simulate")(simulate.simulate)
 app.command("demo")(simulate.demo)
 app.command("probe")(probe.probe)
+
+
+def main() -> None:
+    """The `citycam` entry point: the app, with start-up failures as one message (citycam.cli.failures)."""
+    failures.main(app)

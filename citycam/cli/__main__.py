@@ -1,3 +1,3 @@
-from citycam.cli import app
+from citycam.cli import main
 
-app()
+main()

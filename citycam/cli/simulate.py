@@ -226,6 +226,7 @@ def demo(
     """Everything `citycam up` does, plus a simulated city: a power cut at 2 min, a network blip at 10 min."""
     # The services' per-request access logs would drown the live status line.
     os.environ.setdefault("CITYCAM_LOG_LEVEL", "WARNING")
+    stack.check_ports_free(stack.service_ports())
     url, started_db = stack.migrate_and_bootstrap()
     children = stack.start_services(url)
     exit_code = 0

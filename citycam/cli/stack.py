@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -18,9 +19,10 @@ import typer
 import services.health
 import services.ingest
 import services.registry
-from citycam import embedded
+from citycam import embedded, linux
 from citycam.cli.common import console, ensure_database, run
 from citycam.cli.keys import ensure_admin_key
+from citycam.errors import StartupError
 from citycam.settings import get_port_settings
 from shared import migrate as migrations
 from shared.db import make_engine, make_sessionmaker, plain_url
@@ -83,8 +85,9 @@ def _pump(name: str, stream: IO[bytes]) -> None:
 
 
 def uvicorn_command(app: str, host: str, port: int, workers: int, *options: str) -> list[str]:
-    """The command line serving app (module:attribute) with uvicorn, without its access log."""
-    cmd = [sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port), "--no-access-log", *options]
+    """The command line serving app (module:attribute) with uvicorn, without its access log, in a process
+    (and workers) killed when the process that starts it dies (citycam.serve)."""
+    cmd = [sys.executable, "-m", "citycam.serve", app, "--host", host, "--port", str(port), "--no-access-log", *options]
     if workers > 1:
         cmd += ["--workers", str(workers)]
     return cmd
@@ -122,11 +125,46 @@ def start_services(url: str) -> list[Child]:
     return [_spawn(name, port, ports.host, url, workers) for name, port, workers in specs]
 
 
-def wait_ready(children: list[Child], host: str, timeout_s: float) -> bool:
-    """Whether every service answered /readyz with 200 within timeout_s (False as soon as one dies)."""
+class StopRequest:
+    """Ctrl-C or SIGTERM, noted without taking any lock: the handler only stores the signal number
+    (a threading.Event.set() there could deadlock on the lock the interrupted main thread holds), and
+    signal.set_wakeup_fd wakes the waiting loop at once through a pipe."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signum = signum
+
+    def install(self) -> None:
+        """Take over SIGINT and SIGTERM (main thread only)."""
+        signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def is_set(self) -> bool:
+        """Whether a stop was asked for."""
+        return self.signum is not None
+
+    def wait(self, timeout_s: float) -> bool:
+        """Sleep until a signal arrives or timeout_s passes; whether a stop was asked for."""
+        if not self.is_set():
+            select.select([self._read], [], [], timeout_s)
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._read, 512):
+                    pass
+        return self.is_set()
+
+
+def wait_ready(children: list[Child], host: str, timeout_s: float, stopping: StopRequest | None = None) -> bool:
+    """Whether every service answered /readyz with 200 within timeout_s (False as soon as one dies or a
+    stop is asked for)."""
     deadline = time.monotonic() + timeout_s
     pending = {c.name: c for c in children}
-    while pending and time.monotonic() < deadline:
+    while pending and time.monotonic() < deadline and not (stopping and stopping.is_set()):
         for name, child in list(pending.items()):
             if child.process.poll() is not None:
                 return False
@@ -178,38 +216,52 @@ def stop_services(children: list[Child], *, started_db: bool) -> None:
         console.print("embedded Postgres stopped")
 
 
+def check_ports_free(ports: dict[str, int]) -> None:
+    """Fail at once, naming the holder, when one of the ports (variable name: port) is taken: a start
+    beside a running stack would otherwise report ready while talking to the old processes."""
+    taken = [(variable, port, holder) for variable, port in ports.items() if (holder := linux.port_holder(port))]
+    if taken:
+        lines = [
+            f"port {port} ({variable}) is already in use by {holder.describe()}" for variable, port, holder in taken
+        ]
+        what_to_do = "stop that process (is another `citycam up` running?) or set the variable to a free port"
+        raise StartupError("; ".join(lines) + ": " + what_to_do)
+
+
+def service_ports() -> dict[str, int]:
+    """The ports `citycam up` binds, by the variable that sets each."""
+    ports = get_port_settings()
+    return {
+        "CITYCAM_REGISTRY_PORT": ports.registry_port,
+        "CITYCAM_INGEST_PORT": ports.ingest_port,
+        "CITYCAM_HEALTH_PORT": ports.health_port,
+    }
+
+
 def up(
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every /readyz")] = 120.0,
 ) -> None:
     """Start the database (when embedded), migrate, then run registry, ingest and health until Ctrl-C."""
+    check_ports_free(service_ports())
+    stopping = StopRequest()
+    stopping.install()
     url, started_db = migrate_and_bootstrap()
     host = get_port_settings().host
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     children = start_services(url)
     exit_code = 0
     try:
-        if wait_ready(children, host, ready_timeout):
+        if wait_ready(children, host, ready_timeout, stopping):
             console.print("[bold green]all services ready[/]")
             for child in children:
                 console.print(f"  {child.name:<8} http://{host}:{child.port}/docs")
         elif not stopping.is_set():
             console.print("[bold red]a service did not become ready[/]")
             exit_code = 1
-            stopping.set()
-        while not stopping.is_set():
+        while exit_code == 0 and not stopping.wait(0.5):
             dead = [c for c in children if c.process.poll() is not None]
-            if dead:
-                for child in dead:
-                    console.print(f"[bold red]{child.name} exited with code {child.process.returncode}[/]")
+            for child in dead:
+                console.print(f"[bold red]{child.name} exited with code {child.process.returncode}[/]")
                 exit_code = 1
-                break
-            stopping.wait(0.5)
     finally:
         stop_services(children, started_db=started_db)
     raise typer.Exit(exit_code)

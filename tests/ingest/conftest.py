@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -49,6 +50,21 @@ async def add_camera(
         camera_id,
     )
     return Device(camera_id, code, token.secret)
+
+
+async def missing_acked(conn: asyncpg.Connection, acked: list[tuple[object, datetime]]) -> int:
+    """How many acknowledged (camera, received_at) heartbeats are not in the database."""
+    if not acked:
+        return 0
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM unnest($1::uuid[], $2::timestamptz[]) AS a(camera_id, received_at)"
+            " WHERE NOT EXISTS (SELECT 1 FROM heartbeat h"
+            "   WHERE h.camera_id = a.camera_id AND h.received_at = a.received_at)",
+            [a[0] for a in acked],
+            [a[1] for a in acked],
+        )
+    )
 
 
 async def add_gateway(conn: asyncpg.Connection, *, lifecycle: str = "active") -> Device:

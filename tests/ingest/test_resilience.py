@@ -21,7 +21,7 @@ from shared import migrate
 from shared.db import plain_url
 from tests.conftest import ROOT
 from tests.helpers import free_port
-from tests.ingest.conftest import Device, add_camera, bearer, running_app
+from tests.ingest.conftest import Device, add_camera, bearer, missing_acked, running_app
 
 FAST = {"rate_per_s": 10000.0, "rate_burst": 10000.0, "reconnect_interval_s": 0.1}
 
@@ -57,20 +57,6 @@ class Load:
 
     def start(self) -> list[asyncio.Task[None]]:
         return [asyncio.create_task(self._loop(cam)) for cam in self.cameras]
-
-
-async def _missing(conn: asyncpg.Connection, acked: list[tuple[object, datetime]]) -> int:
-    if not acked:
-        return 0
-    return int(
-        await conn.fetchval(
-            "SELECT count(*) FROM unnest($1::uuid[], $2::timestamptz[]) AS a(camera_id, received_at)"
-            " WHERE NOT EXISTS (SELECT 1 FROM heartbeat h"
-            "   WHERE h.camera_id = a.camera_id AND h.received_at = a.received_at)",
-            [a[0] for a in acked],
-            [a[1] for a in acked],
-        )
-    )
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +104,7 @@ async def test_database_stopped_and_started_under_load(own_postgres) -> None:
     assert load.bad == []
     conn = await asyncpg.connect(plain_url(url))
     try:
-        assert await _missing(conn, load.acked) == 0
+        assert await missing_acked(conn, load.acked) == 0
     finally:
         await conn.close()
 
@@ -176,4 +162,4 @@ async def test_sigterm_under_load_loses_no_acknowledged_heartbeat(
     assert "Application shutdown complete" in logs
     assert acked_before > 0
     assert load.bad == []
-    assert await _missing(db, load.acked) == 0
+    assert await missing_acked(db, load.acked) == 0
