@@ -41,30 +41,31 @@ async def test_the_reply_body_is_never_read() -> None:
     assert (outcome.ok, outcome.status_code, outcome.error) == (True, 200, None)
 
 
-async def test_the_connection_goes_to_the_address_the_check_resolved(monkeypatch) -> None:
-    # hooks.example resolves nowhere but in the check: only a connection to the checked address arrives.
+async def _post_by_name_resolving_to_loopback(monkeypatch, *, allow_private: bool):
+    """POST to http://hooks.example:<port>/hook, a name only the check resolves (to 127.0.0.1, where a
+    receiver listens); the outcome, the receiver and its port."""
+
     async def resolve(host: str, *, timeout_s: float) -> list[ipaddress.IPv4Address]:
         assert host == "hooks.example"
         return [ipaddress.IPv4Address("127.0.0.1")]
 
     monkeypatch.setattr(targets, "resolve", resolve)
     receiver, port = Receiver(), free_port()
-    s = HealthSettings(webhook_allow_private=True)
+    s = HealthSettings(webhook_allow_private=allow_private)
     async with serve(receiver.app, port), delivery.make_client(s) as client:
         outcome = await delivery.post(client, _claimed(f"http://hooks.example:{port}/hook"), s)
+    return outcome, receiver, port
+
+
+async def test_the_connection_goes_to_the_address_the_check_resolved(monkeypatch) -> None:
+    # hooks.example resolves nowhere but in the check: only a connection to the checked address arrives.
+    outcome, receiver, port = await _post_by_name_resolving_to_loopback(monkeypatch, allow_private=True)
     assert outcome.ok
     assert receiver.requests[0][0]["host"] == f"hooks.example:{port}"
 
 
 async def test_a_name_rebound_to_a_private_address_is_refused_before_connecting(monkeypatch) -> None:
-    async def resolve(host: str, *, timeout_s: float) -> list[ipaddress.IPv4Address]:
-        return [ipaddress.IPv4Address("127.0.0.1")]
-
-    monkeypatch.setattr(targets, "resolve", resolve)
-    receiver, port = Receiver(), free_port()
-    s = HealthSettings(webhook_allow_private=False)
-    async with serve(receiver.app, port), delivery.make_client(s) as client:
-        outcome = await delivery.post(client, _claimed(f"http://hooks.example:{port}/hook"), s)
+    outcome, receiver, _port = await _post_by_name_resolving_to_loopback(monkeypatch, allow_private=False)
     assert not outcome.ok
     assert "127.0.0.1 is a loopback address" in (outcome.error or "")
     assert receiver.requests == []

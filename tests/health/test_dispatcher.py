@@ -69,18 +69,25 @@ async def test_failures_are_retried_with_back_off_until_delivered(world) -> None
     assert len(receiver.requests) == 3
 
 
-async def test_a_webhook_failing_again_and_again_is_disabled(world) -> None:
+async def _failing(world, *, failures: int, disable_after_s: float) -> tuple[uuid.UUID, HealthSettings]:
+    """A webhook whose receiver fails its first `failures` requests, with one transition queued for it."""
     _engine, sessionmaker, receiver, url = world
-    receiver.fail_first = 1000
+    receiver.fail_first = failures
     s = HealthSettings(
         webhook_allow_private=True,
         webhook_backoff_s=0.05,
         webhook_max_attempts=10,
         webhook_disable_after=3,
-        webhook_disable_after_s=0,
+        webhook_disable_after_s=disable_after_s,
     )
-    await subscribe(sessionmaker, url)
+    hook_id, _secret = await subscribe(sessionmaker, url)
     await camera_goes_offline(sessionmaker, s)
+    return hook_id, s
+
+
+async def test_a_webhook_failing_again_and_again_is_disabled(world) -> None:
+    _engine, sessionmaker, receiver, _url = world
+    _hook, s = await _failing(world, failures=1000, disable_after_s=0)
 
     async def done():
         async with sessionmaker() as session:
@@ -116,17 +123,8 @@ async def test_the_dispatcher_loop_delivers_in_the_background(world) -> None:
 
 async def test_a_burst_of_fast_failures_does_not_disable_a_webhook(world) -> None:
     # A receiver restarting fails fast again and again; failures count over time, not per attempt.
-    _engine, sessionmaker, receiver, url = world
-    receiver.fail_first = 1000
-    s = HealthSettings(
-        webhook_allow_private=True,
-        webhook_backoff_s=0.05,
-        webhook_max_attempts=10,
-        webhook_disable_after=3,
-        webhook_disable_after_s=3600,
-    )
-    await subscribe(sessionmaker, url)
-    await camera_goes_offline(sessionmaker, s)
+    _engine, sessionmaker, receiver, _url = world
+    _hook, s = await _failing(world, failures=1000, disable_after_s=3600)
 
     async def done():
         return len(receiver.requests) >= 6
@@ -138,17 +136,8 @@ async def test_a_burst_of_fast_failures_does_not_disable_a_webhook(world) -> Non
 
 
 async def test_enabling_resumes_what_was_queued_while_disabled(world) -> None:
-    _engine, sessionmaker, receiver, url = world
-    receiver.fail_first = 3
-    s = HealthSettings(
-        webhook_allow_private=True,
-        webhook_backoff_s=0.05,
-        webhook_max_attempts=10,
-        webhook_disable_after=3,
-        webhook_disable_after_s=0,
-    )
-    hook_id, _secret = await subscribe(sessionmaker, url)
-    await camera_goes_offline(sessionmaker, s)
+    _engine, sessionmaker, receiver, _url = world
+    hook_id, s = await _failing(world, failures=3, disable_after_s=0)
 
     async def disabled():
         async with sessionmaker() as session:
@@ -156,7 +145,8 @@ async def test_enabling_resumes_what_was_queued_while_disabled(world) -> None:
 
     assert await deliver_until(sessionmaker, s, disabled)
     # Nothing is sent while it is off, and nothing is lost.
-    assert await dispatcher.deliver_due(sessionmaker, delivery.make_client(s), s) == 0
+    async with delivery.make_client(s) as client:
+        assert await dispatcher.deliver_due(sessionmaker, client, s) == 0
     admin = Principal(key_id=uuid.uuid4(), name="admin", role="admin", districts=None)
     async with sessionmaker() as session:
         await subscriptions.enable_webhook(session, webhook_id=hook_id, principal=admin)
