@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.health import refs
 from services.health.schemas import EventRead
-from shared.errors import BadRequest, ValidationFailed
+from shared.errors import ValidationFailed
 from shared.models import StatusEvent
-from shared.pagination import decode_cursor, encode_cursor
 
 
 def event_read(event: StatusEvent) -> EventRead:
@@ -55,8 +54,7 @@ async def list_events(
     session: AsyncSession, *, filters: dict[str, Any], limit: int, cursor: str | None
 ) -> tuple[list[EventRead], str | None]:
     """Status transitions newest first; since= keeps only those after an event id or time."""
-    position = decode_cursor(cursor, keys=("id",))
-    stmt = select(StatusEvent).order_by(StatusEvent.id.desc()).limit(limit + 1)
+    stmt = select(StatusEvent)
     since = parse_since(filters.get("since"))
     if isinstance(since, int):
         stmt = stmt.where(StatusEvent.id > since)
@@ -72,14 +70,8 @@ async def list_events(
         stmt = stmt.where(StatusEvent.to_status.in_(statuses))
     if filters.get("incident_id") is not None:
         stmt = stmt.where(StatusEvent.incident_id == filters["incident_id"])
-    if position is not None:
-        try:
-            stmt = stmt.where(StatusEvent.id < int(position["id"]))
-        except (TypeError, ValueError):
-            raise BadRequest("the cursor is not valid; use next_cursor from a previous page") from None
-    rows = list((await session.execute(stmt)).scalars())
-    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return [event_read(e) for e in rows[:limit]], next_cursor
+    rows, next_cursor = await refs.newest_first(session, stmt, StatusEvent.id, cursor=cursor, limit=limit)
+    return [event_read(r) for r in rows], next_cursor
 
 
 async def events_after(session: AsyncSession, *, after: int, limit: int) -> list[StatusEvent]:

@@ -1,4 +1,5 @@
-"""The health service (port 8003): the evaluator leader loop, webhook sender and SSE listener live here."""
+"""The health service (port 8003): the evaluator leader loop, webhook sender, retention job and SSE listener
+live here."""
 
 import asyncio
 import contextlib
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.health import metrics, service
 from services.health.dispatcher import Dispatcher
 from services.health.evaluator import Evaluator
+from services.health.retention import RetentionJob
 from services.health.router import router
 from services.health.settings import get_health_settings
 from services.health.stream import Broadcaster
@@ -41,7 +43,7 @@ class CameraGaugeMiddleware:
 
 @contextlib.asynccontextmanager
 async def background(app: FastAPI) -> AsyncIterator[None]:
-    """Run the evaluator campaign and the webhook sender beside the API, and hold the SSE broadcaster
+    """Run the evaluator campaign, the webhook sender and the retention job beside the API, and hold the SSE broadcaster
     (it connects when the first client subscribes); stop them all on shutdown."""
     settings = get_health_settings()
     # LISTEN, the leader's session lock and the passes run on that lock's connection need a server
@@ -60,6 +62,10 @@ async def background(app: FastAPI) -> AsyncIterator[None]:
         dispatcher = Dispatcher(app.state.sessionmaker, settings)
         tasks.append(asyncio.create_task(dispatcher.run(), name="health-webhooks"))
         stoppers.append(dispatcher.stop)
+    if settings.retention_enabled:
+        job = RetentionJob(app.state.sessionmaker, settings)
+        tasks.append(asyncio.create_task(job.run(), name="health-retention"))
+        stoppers.append(job.stop)
     try:
         yield
     finally:

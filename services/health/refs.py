@@ -1,12 +1,15 @@
-"""What a query names, resolved: a camera or gateway by id or code, statuses by name (422 when unknown)."""
+"""What a query names, resolved: a camera or gateway by id or code, statuses by name (422 when unknown),
+and a newest-first page after a cursor."""
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import NotFound, ValidationFailed
 from shared.models import STATUSES, Camera
+from shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 
 def parse_statuses(raw: list[str] | None) -> list[str] | None:
@@ -41,3 +44,18 @@ async def find_camera(session: AsyncSession, ref: str) -> Camera:
     if camera is None:
         raise NotFound(f"no camera with id or code {ref!r}")
     return camera
+
+
+async def newest_first(
+    session: AsyncSession, stmt: Select[Any], id_column: Any, *, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    """One page of stmt's rows, highest id first, after the cursor's id; the rows and the next cursor."""
+    position = decode_cursor(cursor, keys=("id",))
+    stmt = stmt.order_by(id_column.desc()).limit(limit + 1)
+    if position is not None:
+        try:
+            stmt = stmt.where(id_column < int(position["id"]))
+        except (TypeError, ValueError):
+            raise InvalidCursor() from None
+    rows = list((await session.execute(stmt)).scalars())
+    return rows[:limit], encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None

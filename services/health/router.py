@@ -21,6 +21,7 @@ from services.health.schemas import (
     Groups,
     IncidentRead,
     Summary,
+    WebhookChangeRead,
     WebhookCreate,
     WebhookCreated,
     WebhookRead,
@@ -270,11 +271,11 @@ async def create_webhook(
     return created
 
 
-@router.get("/webhooks", tags=["webhooks"], summary="Webhook subscriptions (admin, operator)")
+@router.get("/webhooks", tags=["webhooks"], summary="Webhook subscriptions (admin: all; operator: its own)")
 async def list_webhooks(
     session: SessionDep, principal: WebhookManager, limit: LimitQuery = 100, cursor: CursorQuery = None
 ) -> Page[WebhookRead]:
-    items, next_cursor = await subscriptions.list_webhooks(session, limit=limit, cursor=cursor)
+    items, next_cursor = await subscriptions.list_webhooks(session, principal=principal, limit=limit, cursor=cursor)
     return Page[WebhookRead](items=items, next_cursor=next_cursor)
 
 
@@ -282,10 +283,12 @@ async def list_webhooks(
     "/webhooks/{webhook_id}",
     tags=["webhooks"],
     summary="One webhook",
-    responses={404: {"description": "No such webhook"}},
+    responses={404: {"description": "No such webhook (or another key's, for an operator)"}},
 )
 async def get_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> WebhookRead:
-    return subscriptions.webhook_read(await subscriptions.get_webhook(session, webhook_id=webhook_id))
+    return subscriptions.webhook_read(
+        await subscriptions.get_webhook(session, webhook_id=webhook_id, principal=principal)
+    )
 
 
 @router.delete(
@@ -293,28 +296,51 @@ async def get_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: Web
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["webhooks"],
     summary="Delete a webhook (its delivery log is kept, queued deliveries are cancelled)",
-    responses={404: {"description": "No such webhook"}},
+    responses={404: {"description": "No such webhook (or another key's, for an operator)"}},
 )
 async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> Response:
-    await subscriptions.delete_webhook(session, webhook_id=webhook_id)
+    await subscriptions.delete_webhook(session, webhook_id=webhook_id, principal=principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
     "/webhooks/{webhook_id}/enable",
     tags=["webhooks"],
-    summary="Re-enable a webhook disabled after repeated failures",
-    responses={404: {"description": "No such webhook"}},
+    summary="Re-enable a webhook (disabled by hand or after failing for long); what it had queued is sent",
+    responses={404: {"description": "No such webhook (or another key's, for an operator)"}},
 )
 async def enable_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> WebhookRead:
-    return await subscriptions.enable_webhook(session, webhook_id=webhook_id)
+    return await subscriptions.enable_webhook(session, webhook_id=webhook_id, principal=principal)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/disable",
+    tags=["webhooks"],
+    summary="Pause a webhook; its queued deliveries wait until it is enabled",
+    responses={404: {"description": "No such webhook (or another key's, for an operator)"}},
+)
+async def disable_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager) -> WebhookRead:
+    return await subscriptions.disable_webhook(session, webhook_id=webhook_id, principal=principal)
+
+
+@router.get(
+    "/webhooks/{webhook_id}/changes",
+    tags=["webhooks"],
+    summary="The webhook's audit trail, newest first",
+    responses={404: {"description": "No such webhook (or another key's, for an operator)"}},
+)
+async def list_webhook_changes(
+    webhook_id: uuid.UUID, session: SessionDep, principal: WebhookManager, limit: LimitQuery = 100
+) -> Page[WebhookChangeRead]:
+    items = await subscriptions.list_changes(session, webhook_id=webhook_id, principal=principal, limit=limit)
+    return Page[WebhookChangeRead](items=items, next_cursor=None)
 
 
 @router.get(
     "/webhooks/{webhook_id}/deliveries",
     tags=["webhooks"],
     summary="The delivery log: every message, its attempts and outcome, newest first",
-    responses={404: {"description": "No such webhook"}},
+    responses={404: {"description": "No such webhook (or another key's, for an operator)"}},
 )
 async def list_deliveries(
     webhook_id: uuid.UUID,
@@ -325,6 +351,6 @@ async def list_deliveries(
     cursor: CursorQuery = None,
 ) -> Page[DeliveryRead]:
     items, next_cursor = await subscriptions.list_deliveries(
-        session, webhook_id=webhook_id, state=state, limit=limit, cursor=cursor
+        session, webhook_id=webhook_id, principal=principal, state=state, limit=limit, cursor=cursor
     )
     return Page[DeliveryRead](items=items, next_cursor=next_cursor)

@@ -173,6 +173,19 @@ class WebhookRead(BaseModel):
     created_at: datetime
     last_success_at: datetime | None
     last_failure_at: datetime | None
+    failing_since: datetime | None = Field(description="The first failed attempt since the last success")
+    owner_key_id: uuid.UUID | None = Field(description="The key that created it (operators manage only their own)")
+
+
+class WebhookChangeRead(BaseModel):
+    id: int
+    webhook_id: uuid.UUID
+    action: str = Field(description="created, disabled, enabled or deleted")
+    actor: str = Field(description="The key's name, or citycam-health when the sender disabled it")
+    api_key_id: uuid.UUID | None
+    request_id: str | None
+    at: datetime
+    changes: dict[str, object]
 
 
 class WebhookCreated(WebhookRead):

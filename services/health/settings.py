@@ -1,4 +1,4 @@
-"""Health settings: status thresholds, evaluator cadence, correlation, streaming and webhooks."""
+"""Health settings: status thresholds, evaluator cadence, correlation, streaming, webhooks and retention."""
 
 from functools import lru_cache
 
@@ -51,13 +51,29 @@ class HealthSettings(BaseSettings):
     # Webhooks.
     webhooks_enabled: bool = True
     webhook_allow_private: bool = Field(default=False, description="allow loopback/private/link-local targets")
-    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="deadline of one whole attempt (DNS, connect, request, reply headers)"
+    )
+    webhook_dns_timeout_s: float = Field(default=2.0, gt=0, le=30, description="time limit of the DNS lookup")
+    webhook_per_hook_concurrency: int = Field(default=2, ge=1, le=50, description="attempts in flight per webhook")
     webhook_max_attempts: int = Field(default=6, ge=1, le=50)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
     webhook_backoff_max_s: float = Field(default=600.0, gt=0)
-    webhook_disable_after: int = Field(default=20, ge=1, description="consecutive failed attempts")
+    # Disabled only when both hold: this many failed attempts in a row, over at least this long.
+    webhook_disable_after: int = Field(default=20, ge=1, description="failed attempts in a row")
+    webhook_disable_after_s: float = Field(default=900.0, ge=0, description="failing for at least this long")
     webhook_poll_s: float = Field(default=1.0, gt=0)
-    webhook_batch: int = Field(default=50, ge=1, le=1000)
+    webhook_batch: int = Field(default=50, ge=1, le=1000, description="attempts in flight per process")
+
+    # Retention (services/health/retention.py): one replica at a time, by age.
+    retention_enabled: bool = True
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+    retention_batch: int = Field(default=5000, ge=100, le=1_000_000)
+    # Over a year, so the longest availability window (366 days) is whole.
+    retention_status_event_days: int = Field(default=400, ge=1)
+    retention_incident_days: int = Field(default=400, ge=1)
+    retention_delivery_days: int = Field(default=14, ge=1)
+    retention_audit_days: int = Field(default=400, ge=1)
 
     # Prometheus service discovery: the port blackbox probes should use when a camera has only an IP.
     sd_default_port: int = Field(default=554, ge=1, le=65535)

@@ -19,7 +19,7 @@ from shared.models.gateway import GATEWAY_KINDS, Gateway, GatewayKind, GatewaySt
 from shared.models.heartbeat import HEARTBEAT_PARTITION_PREFIX, CameraState, Heartbeat
 from shared.models.incident import INCIDENT_KINDS, INCIDENT_STATES, Incident, IncidentKind, IncidentState
 from shared.models.status_event import STATUS_RANKS, STATUSES, CameraHealth, CameraStatus, HealthMeta, StatusEvent
-from shared.models.webhook import DELIVERY_STATES, DeliveryState, Webhook, WebhookDelivery
+from shared.models.webhook import DELIVERY_STATES, DeliveryState, Webhook, WebhookChange, WebhookDelivery
 
 __all__ = [
     "AREA_LEVELS",
@@ -63,5 +63,6 @@ __all__ = [
     "Role",
     "StatusEvent",
     "Webhook",
+    "WebhookChange",
     "WebhookDelivery",
 ]

@@ -17,6 +17,8 @@ class CameraChange(Base):
         CheckConstraint("(camera_id IS NULL) <> (gateway_id IS NULL)", name="one_subject"),
         Index("ix_camera_change_camera_id_id", "camera_id", "id"),
         Index("ix_camera_change_gateway_id_id", "gateway_id", "id"),
+        # Retention deletes by age (services/health/retention.py).
+        Index("ix_camera_change_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -24,6 +24,8 @@ class Incident(Base):
         CheckConstraint(one_of("kind", INCIDENT_KINDS), name="kind"),
         CheckConstraint(one_of("state", INCIDENT_STATES), name="state"),
         Index("ix_incident_opened_at", "opened_at"),
+        # Retention deletes closed incidents by age.
+        Index("ix_incident_closed_at", "closed_at", postgresql_where=text("state = 'closed'")),
         # At most one open incident per scope.
         Index("uq_incident_open_scope", "kind", "scope", unique=True, postgresql_where=text("state = 'open'")),
     )

@@ -33,6 +33,7 @@ class Webhook(Base):
     """
 
     __tablename__ = "webhook"
+    __table_args__ = (Index("ix_webhook_owner_key_id", "owner_key_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
@@ -49,10 +50,14 @@ class Webhook(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(200))
+    # The key that created it: an operator manages only its own webhooks (NULL: admins only).
+    owner_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     created_at: Mapped[datetime] = utc_now_column()
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The first failed attempt since the last success: failures are counted over time, not per attempt.
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class WebhookDelivery(Base):
@@ -63,6 +68,14 @@ class WebhookDelivery(Base):
         CheckConstraint(one_of("state", DELIVERY_STATES), name="state"),
         Index("ix_webhook_delivery_webhook_id_id", "webhook_id", "id"),
         Index("ix_webhook_delivery_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+        # The sender claims per webhook; retention deletes by age.
+        Index(
+            "ix_webhook_delivery_pending_webhook",
+            "webhook_id",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_webhook_delivery_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -79,3 +92,23 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     status_event_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     incident_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class WebhookChange(Base):
+    """Audit trail of webhooks: who (key name and id), when, request id, what (the URL masked, never the secret)."""
+
+    __tablename__ = "webhook_change"
+    __table_args__ = (
+        Index("ix_webhook_change_webhook_id_id", "webhook_id", "id"),
+        Index("ix_webhook_change_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("webhook.id", ondelete="CASCADE"))
+    # created, disabled, enabled, deleted.
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    at: Mapped[datetime] = utc_now_column()
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

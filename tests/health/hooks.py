@@ -2,15 +2,15 @@
 camera going offline."""
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import text
 
-from services.health import dispatcher, subscriptions
+from services.health import delivery, dispatcher, subscriptions
 from services.health.evaluator import one_pass
 from services.health.settings import HealthSettings, get_health_settings
 from shared.db import make_engine, make_sessionmaker
@@ -93,10 +93,72 @@ async def camera_goes_offline(sessionmaker, s: HealthSettings) -> None:
 
 
 async def deliver_until(sessionmaker, s, done, rounds=40):
-    async with httpx.AsyncClient(timeout=2, follow_redirects=False) as client:
+    async with delivery.make_client(s) as client:
         for _ in range(rounds):
             await dispatcher.deliver_due(sessionmaker, client, s)
             if await done():
                 return True
             await asyncio.sleep(0.05)
     return False
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[int]:
+    """A raw TCP server on 127.0.0.1 (a free port, yielded) running handler per connection; its
+    connections are cancelled on the way out."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(run, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield port
+    finally:
+        server.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    await reader.readexactly(length)
+
+
+def slowloris(every_s: float = 4.0) -> Handler:
+    """A receiver that answers one byte every `every_s` seconds: each read is quick, the answer never ends."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(every_s)
+
+    return handle
+
+
+async def endless_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A receiver that accepts at once and then sends a body that never ends."""
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n")
+    chunk = b"x" * 65536
+    while True:
+        writer.write(chunk)
+        await writer.drain()
