@@ -123,11 +123,8 @@ _CAMERA_ONLY = "a gateway token reports through POST /v1/heartbeats/batch"
 _GATEWAY_ONLY = "batches are sent with a gateway token"
 
 
-async def _sender(
-    backend: Backend, authorization: bytes | None, content_type: bytes | None, kind: str, other_kind: str
-) -> Device:
-    """The live device of the expected kind behind the token, sending JSON; Reject otherwise."""
-    device = await authenticate(backend, authorization)
+def _expect(device: Device, content_type: bytes | None, kind: str, other_kind: str) -> Device:
+    """The device when it is a live one of the expected kind, sending JSON; Reject otherwise."""
     if device.kind != kind:
         raise Reject(403, other_kind, "forbidden")
     if device.lifecycle == "decommissioned":
@@ -174,7 +171,7 @@ async def process_single(
     body: bytes,
 ) -> bytes:
     """One camera heartbeat: the 202 body once it is committed; Reject otherwise."""
-    device = await _sender(backend, authorization, content_type, "camera", _CAMERA_ONLY)
+    device = _expect(await authenticate(backend, authorization), content_type, "camera", _CAMERA_ONLY)
     hb = decode(heartbeat_decoder, body or b"{}")
     wait = limiter.take(device.id, time.monotonic())
     if wait:
@@ -218,7 +215,7 @@ async def process_batch(
     body: bytes,
 ) -> bytes:
     """A gateway's batch: per-item results in order once the accepted items are committed."""
-    device = await _sender(backend, authorization, content_type, "gateway", _GATEWAY_ONLY)
+    device = _expect(await authenticate(backend, authorization), content_type, "gateway", _GATEWAY_ONLY)
     envelope: BatchIn | BatchEnvelope
     try:
         # The usual batch is valid throughout: decode it in one pass. Only a batch with a bad item

@@ -3,7 +3,7 @@
 HeartbeatMetrics is the one list of heartbeat metrics. From it come the metric columns of `heartbeat`
 and `camera_state` (below), ingest's validation (its HeartbeatIn extends it), its row, its SQL and the
 bench loader's columns. Adding a metric is one field here plus a migration adding the two columns
-(tests/shared/test_heartbeat_metrics.py checks that every list made from it agrees).
+(tests/ingest/test_heartbeat_metrics.py checks that every list made from it agrees).
 """
 
 import uuid
