@@ -25,11 +25,12 @@ from pathlib import Path
 import asyncpg
 
 from citycam.simulator.fleet import generate_fleet
+from shared.models import HEARTBEAT_METRICS
 from shared.tokens import issue_api_key, issue_device_token
 
 GATEWAY_SIZE = 1000
-# The last heartbeat's metrics of a camera in good health and of one in trouble: the one place the loader
-# names the metric columns of camera_state.
+# The last heartbeat's metrics of a camera in good health and of one in trouble (by name: the columns
+# are shared.models.HEARTBEAT_METRICS, a metric named here in none of them is an error).
 HEALTHY_METRICS: dict[str, float] = {
     "uptime_s": 86_400,
     "fps": 25.0,
@@ -39,7 +40,8 @@ HEALTHY_METRICS: dict[str, float] = {
     "storage_free_pct": 60.0,
 }
 TROUBLED_METRICS = {**HEALTHY_METRICS, "fps": 2.0, "packet_loss_pct": 25.0}
-STATE_COLUMNS = ["camera_id", "received_at", "sent_at", *HEALTHY_METRICS, "gateway_id", "heartbeat_count"]
+assert set(HEALTHY_METRICS) <= set(HEARTBEAT_METRICS), "bench metrics must be heartbeat metrics"
+STATE_COLUMNS = ["camera_id", "received_at", "sent_at", *HEARTBEAT_METRICS, "gateway_id", "heartbeat_count"]
 # What a replacing load empties first: the fleet and everything derived from it (CASCADE takes the
 # credentials, gateway states and audit rows along).
 REPLACED_TABLES = (
@@ -179,7 +181,8 @@ async def load(
             seen = now - timedelta(seconds=rng.uniform(0, interval / 6))
             if i not in camera_gateway and i not in maintenance:
                 data.online_tokens.append(token.secret)
-        state_rows.append((ids[i], seen, seen, *metrics.values(), camera_gateway.get(i), 1))
+        values = (metrics.get(name) for name in HEARTBEAT_METRICS)
+        state_rows.append((ids[i], seen, seen, *values, camera_gateway.get(i), 1))
         data.codes.append(camera.code)
         data.coordinates.append((camera.latitude, camera.longitude))
     rng.shuffle(data.online_tokens)

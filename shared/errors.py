@@ -1,5 +1,6 @@
 """Domain exceptions carry their HTTP status; one set of handlers renders problem+json (RFC 9457)."""
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -138,6 +139,14 @@ def problem_body(
     return body
 
 
+UNEXPECTED_ERROR = "an unexpected error occurred; it has been logged with the request id"
+
+
+def internal_error_body() -> bytes:
+    """The 500 problem every stack answers for an unhandled error (the trace goes to the log only)."""
+    return _INTERNAL_ERROR_BODY
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -155,6 +164,9 @@ def problem_response(
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+_INTERNAL_ERROR_BODY = json.dumps(problem_body(500, UNEXPECTED_ERROR)).encode()
 
 
 def _clean_loc(loc: Sequence[Any]) -> list[Any]:

@@ -46,3 +46,34 @@ def render(registry: CollectorRegistry = DEFAULT_REGISTRY) -> tuple[bytes, str]:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class RequestMetrics:
+    """The two HTTP metrics of one service's requests, their labelled children resolved once each
+    (a `labels()` call takes a lock and builds a tuple: too dear per heartbeat)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._counters: dict[tuple[str, str, int], Counter] = {}
+        self._latencies: dict[tuple[str, str], Histogram] = {}
+
+    def counter(self, method: str, route: str, status: int) -> Counter:
+        """The request counter's child for a method, route template and status."""
+        key = (method, route, status)
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = HTTP_REQUESTS.labels(self.service, method, route, str(status))
+        return child
+
+    def latency(self, method: str, route: str) -> Histogram:
+        """The latency histogram's child for a method and route template."""
+        key = (method, route)
+        child = self._latencies.get(key)
+        if child is None:
+            child = self._latencies[key] = HTTP_LATENCY.labels(self.service, method, route)
+        return child
+
+    def record(self, method: str, route: str, status: int, elapsed_s: float) -> None:
+        """Count one request and observe its latency."""
+        self.counter(method, route, status).inc()
+        self.latency(method, route).observe(elapsed_s)

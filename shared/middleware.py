@@ -4,6 +4,7 @@ The guard runs before FastAPI sees a request so every body limit and encoding ru
 with problem+json in one place, whatever the route.
 """
 
+import itertools
 import json
 import logging
 import math
@@ -15,13 +16,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PayloadTooLarge, problem_body
+from shared.errors import PROBLEM_JSON, PayloadTooLarge, internal_error_body, problem_body
 from shared.logs import request_id_var, service_var
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.metrics import RequestMetrics
 
 log = logging.getLogger("citycam.access")
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # Body types passed through to the endpoint as a stream (bulk imports); everything else must be JSON.
 STREAMED_TYPES = frozenset(
     {b"text/csv", b"application/x-ndjson", b"application/jsonl", b"application/jsonlines", b"application/x-jsonlines"}
@@ -34,6 +34,48 @@ class BadInput(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+def _too_large(limit: int) -> str:
+    return f"the body is larger than {limit} bytes"
+
+
+def check_length(declared: bytes | None, limit: int) -> None:
+    """BadInput 413 when the declared Content-Length is over the limit, 400 when it is no number."""
+    if declared is None:
+        return
+    try:
+        size = int(declared)
+    except ValueError:
+        raise BadInput(400, "invalid Content-Length") from None
+    if size > limit:
+        raise BadInput(413, _too_large(limit))
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None when the client went away; BadInput 413 past the limit."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return None
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        # The usual small body comes in one message: no list, no join.
+        if len(body) > limit:
+            raise BadInput(413, _too_large(limit))
+        return body
+    chunks = [body]
+    size = len(body)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BadInput(413, _too_large(limit))
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -96,21 +138,74 @@ def check_json(body: bytes, max_depth: int) -> None:
         raise BadInput(422, "JSON nested too deeply") from None
 
 
+_RID_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
+_RID_PREFIX = uuid.uuid4().hex[:16]
+_rid_counter = itertools.count(1)
+
+
+def request_id(incoming: bytes | None) -> bytes:
+    """The request's id: the client's X-Request-ID when it is 1-128 of [A-Za-z0-9._:-], else a new one.
+
+    A new id is unique per process without a syscall per request (uuid4 reads the OS random source):
+    a random per-process prefix and a counter, 32 hex digits like a uuid4's."""
+    if incoming is not None and 0 < len(incoming) <= 128 and not incoming.translate(None, _RID_CHARS):
+        return incoming
+    return f"{_RID_PREFIX}{next(_rid_counter):016x}".encode()
+
+
+def response_messages(status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]) -> tuple[Message, Message]:
+    """A whole response as its two ASGI messages, with its Content-Length (a plain function, not a
+    coroutine: the fast path sends them itself and saves an await)."""
+    return (
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        },
+        {"type": "http.response.body", "body": body},
+    )
+
+
+async def send_response(send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    """Send a whole response (response_messages)."""
+    start, rest = response_messages(status, body, headers)
+    await send(start)
+    await send(rest)
+
+
+PROBLEM_HEADERS = ((b"content-type", PROBLEM_JSON.encode()),)
+
+
+def log_access(method: str, route: str, status: int, elapsed_s: float) -> None:
+    """The access log line of one request (the request id comes from the logging context)."""
+    log.info(
+        "%s %s %s",
+        method,
+        route,
+        status,
+        extra={"status": status, "duration_ms": round(elapsed_s * 1000, 2), "route": route},
+    )
+
+
+def log_unhandled(route: str) -> None:
+    """Log the exception being handled, with its trace, in the request's context."""
+    log.exception("unhandled error on %s", route)
+
+
 class RequestContextMiddleware:
     """X-Request-ID in and out, one access log line and the request metrics per request."""
 
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
+        self.metrics = RequestMetrics(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"x-request-id")
-        rid = incoming.decode("latin-1") if incoming else ""
-        if not _REQUEST_ID_RE.match(rid):
-            rid = uuid.uuid4().hex
+        rid_bytes = request_id(_header(scope, b"x-request-id"))
+        rid = rid_bytes.decode("latin-1")
         token = request_id_var.set(rid)
         service_token = service_var.set(self.service)
         scope.setdefault("state", {})["request_id"] = rid
@@ -123,7 +218,7 @@ class RequestContextMiddleware:
                 response_started[0] = True
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode("latin-1")))
+                headers.append((b"x-request-id", rid_bytes))
                 message["headers"] = headers
             await send(message)
 
@@ -132,42 +227,18 @@ class RequestContextMiddleware:
         except Exception:
             # Logged here, inside the request's context, so the line carries the request id the
             # client got back (Starlette's outer error middleware would log it without one).
-            log.exception("unhandled error")
+            log_unhandled(scope.get("path", ""))
             if response_started[0]:
                 raise  # headers are out; the server can only drop the connection
-            body = json.dumps(
-                problem_body(500, "an unexpected error occurred; it has been logged with the request id")
-            ).encode()
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/problem+json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_id({"type": "http.response.body", "body": body})
+            await send_response(send_with_id, 500, internal_error_body(), PROBLEM_HEADERS)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            HTTP_REQUESTS.labels(self.service, method, template, str(status_holder[0])).inc()
-            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            self.metrics.record(method, template, status_holder[0], elapsed)
             if template not in ("/healthz", "/metrics"):
-                log.info(
-                    "%s %s %s",
-                    method,
-                    template,
-                    status_holder[0],
-                    extra={
-                        "status": status_holder[0],
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "route": template,
-                    },
-                )
+                log_access(method, template, status_holder[0], elapsed)
             request_id_var.reset(token)
             service_var.reset(service_token)
 
@@ -197,18 +268,7 @@ class InputGuardMiddleware:
         return self.max_body_bytes
 
     async def _reject(self, send: Send, status: int, detail: str) -> None:
-        body = json.dumps(problem_body(status, detail)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_response(send, status, json.dumps(problem_body(status, detail)).encode(), PROBLEM_HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -230,15 +290,11 @@ class InputGuardMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope.get("path", ""))
-        declared = _header(scope, b"content-length")
-        if declared is not None:
-            try:
-                if int(declared) > limit:
-                    await self._reject(send, 413, f"the body is larger than {limit} bytes")
-                    return
-            except ValueError:
-                await self._reject(send, 400, "invalid Content-Length")
-                return
+        try:
+            check_length(declared_length, limit)
+        except BadInput as exc:
+            await self._reject(send, exc.status, exc.detail)
+            return
         content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
         is_json = content_type == b"application/json" or content_type.endswith(b"+json")
         if not is_json and content_type not in STREAMED_TYPES:
@@ -253,21 +309,13 @@ class InputGuardMiddleware:
             # Streaming bodies (CSV imports) keep streaming; only their size is enforced here.
             await self.app(scope, self._limited(receive, limit), send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._reject(send, 413, f"the body is larger than {limit} bytes")
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        try:
+            body = await read_body(receive, limit)
+        except BadInput as exc:
+            await self._reject(send, exc.status, exc.detail)
+            return
+        if body is None:
+            return
         if body:
             try:
                 check_json(body, self.max_json_depth)
@@ -294,7 +342,7 @@ class InputGuardMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+                    raise PayloadTooLarge(_too_large(limit))
             return message
 
         return limited

@@ -9,24 +9,32 @@ caching what it read before the change.
 
 import asyncio
 import contextlib
+import enum
 import json
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final, Literal
 
 import asyncpg  # type: ignore[import-untyped]
 
 from services.ingest import metrics
-from services.ingest.service import Device, GatewayCamera, devices_by_token_hash, gateway_cameras
+from services.ingest.errors import Unavailable
+from services.ingest.service import Connect, Device, GatewayCamera, devices_by_token_hash, gateway_cameras
 from services.ingest.settings import IngestSettings
-from services.ingest.writer import Unavailable
 from shared.notify import DEVICE_CHANGED
 
 log = logging.getLogger(__name__)
 
-Connect = Callable[[], Coroutine[Any, Any, asyncpg.Connection]]
-MISSING: Any = object()
+
+class _Missing(enum.Enum):
+    MISSING = "missing"
+
+
+# What the cache answers for a hash it knows nothing about: look it up.
+MISSING: Final = _Missing.MISSING
+# A cached answer: the device, None for a known-bad hash, or MISSING.
+Cached = Device | None | Literal[_Missing.MISSING]
 _MAX_LOOKUP = 1000
 
 
@@ -75,7 +83,7 @@ class DeviceCache:
 
     # ---- reads ---------------------------------------------------------------------------------
 
-    def get(self, token_hash: str) -> Any:
+    def get(self, token_hash: str) -> Cached:
         """The cached device (None for a known-bad hash), or MISSING when it must be looked up."""
         device = self._by_hash.get(token_hash)
         if device is not None:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.ingest.front import RateLimiter
+from services.ingest.rate_limit import RateLimiter
 from services.ingest.runtime import SessionBackend
 from services.ingest.settings import IngestSettings, get_ingest_settings
 from shared.db import SessionDep
@@ -20,7 +20,7 @@ def get_backend(
     session: SessionDep, settings: Annotated[IngestSettings, Depends(get_ingest_settings)]
 ) -> SessionBackend:
     """Look-ups and storage on the request's session."""
-    return SessionBackend(session, settings.flush_timeout_s)
+    return SessionBackend(session, settings.flush_timeout_s, settings.retry_after_s)
 
 
 SettingsDep = Annotated[IngestSettings, Depends(get_ingest_settings)]

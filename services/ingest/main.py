@@ -1,4 +1,5 @@
-"""The ingest service (port 8002)."""
+"""The ingest service (port 8002): the app, whose two heartbeat POSTs go to HeartbeatFront (front.py)
+while the IngestRuntime (runtime.py) runs; router.py's routes document them and are the fallback."""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -9,10 +10,12 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from services.ingest import metrics
-from services.ingest.front import BATCH_PATH, SINGLE_PATH, HeartbeatFront, RateLimiter
-from services.ingest.router import router
+from services.ingest.front import BATCH_PATH, PATHS, SINGLE_PATH, HeartbeatFront
+from services.ingest.rate_limit import RateLimiter
+from services.ingest.router import fallback_router
 from services.ingest.runtime import IngestRuntime
 from services.ingest.schemas import openapi_components
+from services.ingest.service import Connect
 from services.ingest.settings import IngestSettings, get_ingest_settings
 from shared.app import create_app
 from shared.db import async_url, asyncpg_options, database_url, direct_database_url, make_engine, plain_url
@@ -23,11 +26,11 @@ from shared.settings import get_database_settings
 DIRECT_PURPOSES = frozenset({"listener", "retention"})
 
 
-def _connector(url: str) -> Callable[[str], Callable[[], Any]]:
+def _connector(url: str) -> Callable[[str], Connect]:
     db = get_database_settings()
     direct_url = direct_database_url(url)
 
-    def for_purpose(purpose: str) -> Callable[[], Any]:
+    def for_purpose(purpose: str) -> Connect:
         server_settings = {"application_name": f"citycam-ingest-{purpose}"}
         if db.statement_timeout_ms:
             server_settings["statement_timeout"] = str(db.statement_timeout_ms)
@@ -57,7 +60,7 @@ class IngestApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if scope["method"] == "POST" and scope["path"] in _FAST_PATHS:
+            if scope["method"] == "POST" and scope["path"] in PATHS:
                 runtime = self.runtime
                 if runtime is not None:
                     await self.front.serve(runtime, scope, receive, send)
@@ -65,9 +68,6 @@ class IngestApp(FastAPI):
             elif scope["path"] == "/metrics":
                 metrics.publish()
         await super().__call__(scope, receive, send)
-
-
-_FAST_PATHS = frozenset((SINGLE_PATH, BATCH_PATH))
 
 
 def build_app(url: str | None = None, settings: IngestSettings | None = None) -> FastAPI:
@@ -93,10 +93,12 @@ def build_app(url: str | None = None, settings: IngestSettings | None = None) ->
         service="ingest",
         title="citycam ingest",
         description="Durable heartbeats from cameras and gateways.",
-        routers=[router],
+        routers=[fallback_router],
         extra_lifespan=runtime_lifespan,
         engine_factory=(lambda: make_engine(async_url(url), application_name="citycam-ingest")) if url else None,
-        path_limits=[("/v1/heartbeats/batch", settings.max_batch_body_bytes)],
+        # Batch first: the single path is a prefix of it. These hold the fallback routes to the
+        # limits HeartbeatFront applies itself.
+        path_limits=[(BATCH_PATH, settings.max_batch_body_bytes), (SINGLE_PATH, settings.max_single_body_bytes)],
         app_class=IngestApp,
     )
     assert isinstance(app, IngestApp)

@@ -1,17 +1,21 @@
-"""ingest endpoints. While the service runs, HeartbeatFront (front.py) answers these two paths
-before routing; these declared routes document them in OpenAPI and serve them on the request's
-session when the app's runtime is not running (an app bound to a test transaction, say)."""
+"""The fallback routes of the two heartbeat endpoints, and their OpenAPI documentation.
+
+While the service runs, HeartbeatFront (front.py) answers these two paths before routing, so these
+routes never see a heartbeat. They document the endpoints in OpenAPI, and serve them (the same rules,
+heartbeats.py, on the request's own session) only when the app's runtime is not running, as in an
+app bound to a test transaction. Body limits are the shared input guard's here (main.py path_limits)."""
 
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
 from services.ingest.dependencies import BackendDep, LimiterDep, SettingsDep
-from services.ingest.front import Reject, process_batch, process_single
+from services.ingest.errors import Reject
+from services.ingest.heartbeats import process_batch, process_single
 from services.ingest.schemas import BatchIn, BatchResult, HeartbeatAccepted, HeartbeatIn, schema_ref
 from shared.errors import PROBLEM_JSON, Problem, problem_body
 
-router = APIRouter(prefix="/v1", tags=["heartbeats"])
+fallback_router = APIRouter(prefix="/v1", tags=["heartbeats"])
 
 
 def _problem(status_code: int, description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -58,7 +62,7 @@ def _as_problem(exc: Reject) -> Problem:
     return problem
 
 
-@router.post(
+@fallback_router.post(
     "/heartbeats",
     status_code=status.HTTP_202_ACCEPTED,
     summary="One heartbeat from a camera (device token)",
@@ -75,11 +79,9 @@ def _as_problem(exc: Reject) -> Problem:
         **_COMMON,
     },
 )
-async def post_heartbeat(request: Request, backend: BackendDep, limiter: LimiterDep, settings: SettingsDep) -> Response:
+async def post_heartbeat(request: Request, backend: BackendDep, limiter: LimiterDep) -> Response:
     body = await request.body()
     try:
-        if len(body) > settings.max_single_body_bytes:
-            raise Reject(413, f"the body is larger than {settings.max_single_body_bytes} bytes", "too_large")
         payload = await process_single(
             backend,
             limiter,
@@ -92,7 +94,7 @@ async def post_heartbeat(request: Request, backend: BackendDep, limiter: Limiter
     return Response(payload, status_code=202, media_type="application/json")
 
 
-@router.post(
+@fallback_router.post(
     "/heartbeats/batch",
     summary="Up to 1000 heartbeats from a gateway (gateway token)",
     description=(
@@ -115,8 +117,6 @@ async def post_heartbeat_batch(
 ) -> Response:
     body = await request.body()
     try:
-        if len(body) > settings.max_batch_body_bytes:
-            raise Reject(413, f"the body is larger than {settings.max_batch_body_bytes} bytes", "too_large")
         payload = await process_batch(
             backend,
             limiter,

@@ -1,5 +1,6 @@
-"""The running service's backends: the in-process one (token cache + group-commit writer) and the
-per-request session one, plus the housekeeping loop (retention, limiter pruning, cache gauges)."""
+"""The two Backends of heartbeats.py: IngestRuntime, what runs while the service runs (token cache,
+group-commit writer, rate limiter and the housekeeping loop: retention, limiter pruning, cache gauges),
+and SessionBackend, look-ups and the upsert on a request's own session for the fallback routes."""
 
 import asyncio
 import contextlib
@@ -7,17 +8,18 @@ import gc
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest import metrics
-from services.ingest.cache import MISSING, DeviceCache
-from services.ingest.front import RateLimiter
+from services.ingest.cache import MISSING, Cached, DeviceCache
+from services.ingest.errors import DeviceGone, Unavailable, Unstorable
+from services.ingest.rate_limit import RateLimiter
 from services.ingest.service import (
+    Connect,
     Device,
     GatewayBeat,
     GatewayCamera,
@@ -28,19 +30,18 @@ from services.ingest.service import (
     upsert_heartbeats,
 )
 from services.ingest.settings import IngestSettings
-from services.ingest.writer import DeviceGone, GroupCommitWriter, Unavailable
+from services.ingest.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
-Connect = Callable[[], Coroutine[Any, Any, asyncpg.Connection]]
-
 
 class IngestRuntime:
-    """What the heartbeat front needs while the service runs."""
+    """What the heartbeat front needs while the service runs: a Backend with its own connections."""
 
     def __init__(self, settings: IngestSettings, limiter: RateLimiter, connector: Callable[[str], Connect]) -> None:
         self.settings = settings
         self.limiter = limiter
+        self.retry_after_s = settings.retry_after_s
         self._connect = connector("retention")
         self.cache = DeviceCache(settings, connector("listener"), connector("lookup"))
         self.writer = GroupCommitWriter(settings, connector("writer"))
@@ -74,12 +75,13 @@ class IngestRuntime:
         """The cameras behind a gateway."""
         return await self.cache.cameras_of(gateway_id)
 
-    def cached(self, token_hash: str) -> Any:
+    def cached(self, token_hash: str) -> Cached:
         """The cached device, None for a known-bad hash, MISSING when it must be looked up."""
         return self.cache.get(token_hash)
 
     async def store(self, rows: list[HeartbeatRow], gateway: GatewayBeat | None) -> None:
-        """Commit rows with the next group; Unavailable when they cannot be."""
+        """Commit rows with the next group; Unavailable when they cannot be now, DeviceGone or
+        Unstorable when these rows never can be."""
         await self.writer.submit(rows, gateway).future
 
     async def run_retention(self) -> None:
@@ -134,16 +136,17 @@ class SessionBackend:
     """Look-ups and the upsert on the request's own session (committed by SessionDep), for an app
     whose runtime is not running, such as one bound to a test transaction."""
 
-    def __init__(self, session: AsyncSession, timeout: float) -> None:
+    def __init__(self, session: AsyncSession, timeout: float, retry_after_s: int) -> None:
         self.session = session
         self.timeout = timeout
+        self.retry_after_s = retry_after_s
 
     async def _conn(self) -> asyncpg.Connection:
         sa_conn = await self.session.connection()
         raw = await sa_conn.get_raw_connection()
         return raw.driver_connection
 
-    def cached(self, token_hash: str) -> Any:
+    def cached(self, token_hash: str) -> Cached:
         """Nothing is cached on a session: always MISSING."""
         return MISSING
 
@@ -168,5 +171,7 @@ class SessionBackend:
             await upsert_heartbeats(await self._conn(), rows, [gateway] if gateway else [], timeout=self.timeout)
         except asyncpg.ForeignKeyViolationError as exc:
             raise DeviceGone() from exc
+        except asyncpg.DataError as exc:
+            raise Unstorable() from exc
         except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
             raise Unavailable("the database could not store the heartbeat") from exc

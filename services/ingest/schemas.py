@@ -10,38 +10,36 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-# Printable ASCII only: firmware strings and error codes end up in logs, dashboards and CSV exports.
-_PRINTABLE = r"^[\x20-\x7e]+$"
-_CODE = r"^[A-Za-z0-9_.:\-/]+$"
+from shared.models import HeartbeatMetrics
+from shared.schemas import check_storable_datetime
+
 _CAMERA_REF = r"^[A-Za-z0-9_.:\-]+$"
 
 SentAt = Annotated[
     datetime,
     Meta(tz=True, description="The device's clock when it sent the heartbeat (RFC 3339 with offset), kept as reported"),
 ]
-UptimeS = Annotated[int, Meta(ge=0, le=10_000_000_000, description="Seconds since the device booted")]
-Fps = Annotated[float, Meta(ge=0, le=1000, description="Frames per second of the main stream")]
-BitrateKbps = Annotated[float, Meta(ge=0, le=10_000_000, description="Bitrate of the main stream in kbit/s")]
-Percent = Annotated[float, Meta(ge=0, le=100)]
-TemperatureC = Annotated[float, Meta(ge=-80, le=200, description="Device temperature in °C")]
-Firmware = Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE, description="Firmware version")]
-ErrorCode = Annotated[str, Meta(min_length=1, max_length=64, pattern=_CODE)]
-ErrorCodes = Annotated[list[ErrorCode], Meta(max_length=32, description="Error codes the device reports now")]
 CameraRef = Annotated[str, Meta(min_length=1, max_length=64, pattern=_CAMERA_REF, description="Camera id or code")]
 
 
-class HeartbeatIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """One heartbeat; every field is optional (an empty body or `{}` is a bare liveness signal)."""
+def _check_sent_at(sent_at: datetime | None) -> None:
+    # Decoding runs this through __post_init__, so a time Postgres cannot store is a 422 like any
+    # other bad value, before the heartbeat is queued (in a group commit it would fail every unit).
+    if sent_at is not None:
+        try:
+            check_storable_datetime(sent_at)
+        except ValueError as exc:
+            raise ValueError(f"sent_at: {exc}") from None
+
+
+class HeartbeatIn(HeartbeatMetrics, forbid_unknown_fields=True, kw_only=True):
+    """One heartbeat; every field is optional (an empty body or `{}` is a bare liveness signal).
+    The metrics and their bounds are shared.models.HeartbeatMetrics."""
 
     sent_at: SentAt | None = None
-    uptime_s: UptimeS | None = None
-    fps: Fps | None = None
-    bitrate_kbps: BitrateKbps | None = None
-    packet_loss_pct: Annotated[Percent, Meta(description="Packet loss in %")] | None = None
-    temperature_c: TemperatureC | None = None
-    storage_free_pct: Annotated[Percent, Meta(description="Free local storage in %")] | None = None
-    firmware: Firmware | None = None
-    errors: ErrorCodes | None = None
+
+    def __post_init__(self) -> None:
+        _check_sent_at(self.sent_at)
 
 
 class BatchHeartbeatIn(HeartbeatIn, forbid_unknown_fields=True, kw_only=True):
@@ -57,12 +55,18 @@ class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
     heartbeats: Annotated[list[BatchHeartbeatIn], Meta(max_length=1000)]
     sent_at: SentAt | None = None
 
+    def __post_init__(self) -> None:
+        _check_sent_at(self.sent_at)
 
-class _BatchEnvelope(msgspec.Struct, forbid_unknown_fields=True):
+
+class BatchEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     """The batch as decoded: items stay raw so each one is validated, and rejected, on its own."""
 
     heartbeats: list[msgspec.Raw]
     sent_at: SentAt | None = None
+
+    def __post_init__(self) -> None:
+        _check_sent_at(self.sent_at)
 
 
 class HeartbeatAccepted(msgspec.Struct):
@@ -88,7 +92,7 @@ class BatchResult(msgspec.Struct):
 
 heartbeat_decoder = msgspec.json.Decoder(HeartbeatIn)
 batch_item_decoder = msgspec.json.Decoder(BatchHeartbeatIn)
-batch_envelope_decoder = msgspec.json.Decoder(_BatchEnvelope)
+batch_envelope_decoder = msgspec.json.Decoder(BatchEnvelope)
 batch_decoder = msgspec.json.Decoder(BatchIn)
 encoder = msgspec.json.Encoder()
 

@@ -1,40 +1,53 @@
 """Ingest logic and SQL: the group upsert, device look-ups and the partition retention job.
 
-These run on plain asyncpg connections (the hot path never goes through the ORM). The benchmark's
-raw-asyncpg baseline imports `upsert_heartbeats` so it measures exactly the statement served here.
+These run on plain asyncpg connections (the hot path never goes through the ORM). The upsert's columns
+come from shared.models.HEARTBEAT_METRICS, so a new metric needs no edit here.
 """
 
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import ARRAY, BigInteger, Float, String
+from sqlalchemy.types import TypeEngine
 
-from shared.models import HEARTBEAT_PARTITION_PREFIX
+from shared.models import HEARTBEAT_METRIC_TYPES, HEARTBEAT_METRICS, HEARTBEAT_PARTITION_PREFIX
 
 log = logging.getLogger(__name__)
 
+# Opens one plain asyncpg connection (main.py makes one per purpose: writer, listener, look-ups).
+Connect = Callable[[], Coroutine[None, None, asyncpg.Connection]]
+
 
 class HeartbeatRow(NamedTuple):
-    """One heartbeat as stored; `errors` is the codes joined by ',' (codes cannot contain one)."""
+    """One heartbeat as stored: `metrics` holds the values of HEARTBEAT_METRICS, in that order."""
 
     camera_id: uuid.UUID
     received_at: datetime
     sent_at: datetime | None = None
-    uptime_s: int | None = None
-    fps: float | None = None
-    bitrate_kbps: float | None = None
-    packet_loss_pct: float | None = None
-    temperature_c: float | None = None
-    storage_free_pct: float | None = None
-    firmware: str | None = None
-    errors: str | None = None
     gateway_id: uuid.UUID | None = None
+    metrics: tuple[object, ...] = (None,) * len(HEARTBEAT_METRICS)
+
+
+def heartbeat_row(
+    camera_id: uuid.UUID,
+    received_at: datetime,
+    *,
+    sent_at: datetime | None = None,
+    gateway_id: uuid.UUID | None = None,
+    **metrics: object,
+) -> HeartbeatRow:
+    """A row from metrics by name (tests and tools; the hot path builds the tuple directly)."""
+    unknown = set(metrics) - set(HEARTBEAT_METRICS)
+    if unknown:
+        raise TypeError(f"not heartbeat metrics: {sorted(unknown)}")
+    return HeartbeatRow(camera_id, received_at, sent_at, gateway_id, tuple(metrics.get(m) for m in HEARTBEAT_METRICS))
 
 
 class GatewayBeat(NamedTuple):
@@ -46,28 +59,41 @@ class GatewayBeat(NamedTuple):
     cameras_reported: int
 
 
-_COLUMNS = (
-    "camera_id, received_at, sent_at, uptime_s, fps, bitrate_kbps, packet_loss_pct,"
-    " temperature_c, storage_free_pct, firmware, errors, gateway_id"
-)
-_METRICS = (
-    "sent_at",
-    "uptime_s",
-    "fps",
-    "bitrate_kbps",
-    "packet_loss_pct",
-    "temperature_c",
-    "storage_free_pct",
-    "firmware",
-    "errors",
-    "gateway_id",
-)
-_NEWER = "EXCLUDED.received_at > s.received_at"
+def _cast(column: TypeEngine[Any]) -> str:
+    # An array column travels as its items joined by ',' (unnest cannot take ragged arrays; error
+    # codes cannot contain a comma) and is split again in the statement.
+    if isinstance(column, ARRAY | String):
+        return "text"
+    if isinstance(column, BigInteger):
+        return "int8"
+    if isinstance(column, Float):
+        return "float8"
+    raise TypeError(f"no unnest type for {column!r}")
 
-_STATE_SET = ",\n    ".join(f"{c} = CASE WHEN {_NEWER} THEN EXCLUDED.{c} ELSE s.{c} END" for c in _METRICS)
-_GATEWAYS_CTE = """, gateways AS (
+
+_JOINED = frozenset(name for name, column in HEARTBEAT_METRIC_TYPES.items() if isinstance(column, ARRAY))
+_INPUT = {
+    "camera_id": "uuid",
+    "received_at": "timestamptz",
+    "sent_at": "timestamptz",
+    "gateway_id": "uuid",
+    **{name: _cast(column) for name, column in HEARTBEAT_METRIC_TYPES.items()},
+}
+# The order of HeartbeatRow once its metrics are spread: the columns of `r` and of the statement's arrays.
+_NAMES = tuple(_INPUT)
+_COLUMNS = ", ".join(_NAMES)
+_STORED = ", ".join(f"string_to_array({c}, ',')" if c in _JOINED else c for c in _NAMES)
+_UNNEST = ", ".join(f"${i}::{cast}[]" for i, cast in enumerate(_INPUT.values(), start=1))
+_G = len(_NAMES)  # the gateway arrays follow the heartbeat arrays
+_NEWER = "EXCLUDED.received_at > s.received_at"
+_STATE_SET = ",\n    ".join(
+    f"{c} = CASE WHEN {_NEWER} THEN EXCLUDED.{c} ELSE s.{c} END"
+    for c in _NAMES
+    if c not in ("camera_id", "received_at")
+)
+_GATEWAYS_CTE = f""", gateways AS (
     INSERT INTO gateway_state AS g (gateway_id, received_at, sent_at, cameras_reported)
-    SELECT * FROM unnest($13::uuid[], $14::timestamptz[], $15::timestamptz[], $16::int4[])
+    SELECT * FROM unnest(${_G + 1}::uuid[], ${_G + 2}::timestamptz[], ${_G + 3}::timestamptz[], ${_G + 4}::int4[])
         AS v(gateway_id, received_at, sent_at, cameras_reported)
     ORDER BY gateway_id
     ON CONFLICT (gateway_id) DO UPDATE SET
@@ -78,13 +104,8 @@ _GATEWAYS_CTE = """, gateways AS (
 )"""
 # Rows whose cameras are all distinct (the usual flush) are upserted as they come; otherwise each
 # camera's newest row is kept and the count of its rows added (ON CONFLICT cannot touch a row twice).
-_STATE_DISTINCT = """SELECT camera_id, received_at, sent_at, uptime_s, fps, bitrate_kbps, packet_loss_pct,
-       temperature_c, storage_free_pct, firmware, string_to_array(errors, ','), gateway_id, 1
-FROM r"""
-_STATE_DEDUPED = """SELECT DISTINCT ON (camera_id)
-       camera_id, received_at, sent_at, uptime_s, fps, bitrate_kbps, packet_loss_pct,
-       temperature_c, storage_free_pct, firmware, string_to_array(errors, ','), gateway_id,
-       count(*) OVER (PARTITION BY camera_id)
+_STATE_DISTINCT = f"SELECT {_STORED}, 1 FROM r"
+_STATE_DEDUPED = f"""SELECT DISTINCT ON (camera_id) {_STORED}, count(*) OVER (PARTITION BY camera_id)
 FROM r
 ORDER BY camera_id, received_at DESC"""
 
@@ -96,14 +117,10 @@ def _upsert_sql(*, distinct: bool, gateways: bool) -> str:
     # camera, so two flushes running side by side lock rows in the same order and cannot deadlock.
     return f"""
 WITH r AS (
-    SELECT * FROM unnest(
-        $1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int8[], $5::float8[], $6::float8[],
-        $7::float8[], $8::float8[], $9::float8[], $10::text[], $11::text[], $12::uuid[]
-    ) AS u({_COLUMNS})
+    SELECT * FROM unnest({_UNNEST}) AS u({_COLUMNS})
 ), history AS (
     INSERT INTO heartbeat ({_COLUMNS})
-    SELECT camera_id, received_at, sent_at, uptime_s, fps, bitrate_kbps, packet_loss_pct,
-           temperature_c, storage_free_pct, firmware, string_to_array(errors, ','), gateway_id
+    SELECT {_STORED}
     FROM r
     ON CONFLICT DO NOTHING
 ){_GATEWAYS_CTE if gateways else ""}
@@ -117,18 +134,32 @@ ON CONFLICT (camera_id) DO UPDATE SET
 
 
 _SQL = {(d, g): _upsert_sql(distinct=d, gateways=g) for d in (True, False) for g in (True, False)}
-# The general form (any rows, with gateway beats), for readers and for the benchmark's baseline.
-UPSERT_SQL = _SQL[(False, True)]
 _camera = itemgetter(0)
+_METRICS_AT = tuple(range(len(HEARTBEAT_METRICS)))
+_JOINED_AT = frozenset(i for i, name in enumerate(HEARTBEAT_METRICS) if name in _JOINED)
+
+
+def _joined(values: Sequence[object]) -> list[object]:
+    return [",".join(v) if isinstance(v, list) else v for v in values]
 
 
 def upsert_statement(rows: Sequence[HeartbeatRow], gateways: Sequence[GatewayBeat] = ()) -> tuple[str, list[Any]]:
     """The statement and its column arrays for these rows: sorted by camera, one gateway row each."""
     ordered = sorted(rows, key=_camera)
     distinct = all(ordered[i][0] != ordered[i + 1][0] for i in range(len(ordered) - 1))
-    columns: list[Any] = (
-        [list(col) for col in zip(*ordered, strict=True)] if ordered else [[] for _ in HeartbeatRow._fields]
-    )
+    columns: list[Any]
+    if ordered:
+        camera_ids, received, sent, gateway_ids, metrics = zip(*ordered, strict=True)
+        by_metric = list(zip(*metrics, strict=True))
+        columns = [
+            list(camera_ids),
+            list(received),
+            list(sent),
+            list(gateway_ids),
+            *(_joined(by_metric[i]) if i in _JOINED_AT else list(by_metric[i]) for i in _METRICS_AT),
+        ]
+    else:
+        columns = [[] for _ in _NAMES]
     if not gateways:
         return _SQL[(distinct, False)], columns
     beats: dict[uuid.UUID, GatewayBeat] = {}

@@ -3,9 +3,11 @@
 Requests append a unit (its rows) to a bounded queue and await a future. Each flusher owns one
 connection, takes whatever is queued (up to max_flush_rows) and stores it in one statement; with two
 flushers one commits while the other gathers, so the batch size follows the load without a timer.
-A future is resolved only after the commit returned; any failure fails the whole unit (503), never
-acknowledging a row that may not be stored. While the database is unreachable every new unit is
-refused at once and the flushers reconnect every reconnect_interval_s.
+A future is resolved only after the commit returned, never acknowledging a row that may not be
+stored. A flush refused for one unit's rows (a device deleted meanwhile, or a value the database
+cannot hold) is retried unit by unit, so only that unit fails (DeviceGone, Unstorable) and the
+connection and the writer stay healthy; any other failure fails the units (503). While the database
+is unreachable every new unit is refused at once and the flushers reconnect every reconnect_interval_s.
 """
 
 import asyncio
@@ -13,30 +15,15 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
 from services.ingest import metrics
-from services.ingest.service import GatewayBeat, HeartbeatRow, upsert_heartbeats
+from services.ingest.errors import DeviceGone, Unavailable, Unstorable
+from services.ingest.service import Connect, GatewayBeat, HeartbeatRow, upsert_heartbeats
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
-
-Connect = Callable[[], Coroutine[Any, Any, asyncpg.Connection]]
-
-
-class Unavailable(Exception):
-    """The heartbeat could not be committed now; the client should retry after a while."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class DeviceGone(Exception):
-    """The device was deleted between authentication and commit."""
 
 
 class Unit:
@@ -187,10 +174,13 @@ class GroupCommitWriter:
         self.in_flight += 1
         try:
             await upsert_heartbeats(conn, rows, beats, timeout=self.settings.flush_timeout_s)
-        except asyncpg.ForeignKeyViolationError:
-            # A device deleted since it authenticated: store the others one request at a time.
+        except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as exc:
+            # One unit's rows are refused (a device deleted since it authenticated, or a value the
+            # database cannot hold, SQLSTATE class 22, which validation should have caught): store
+            # the others one request at a time, so only that one fails.
+            log.warning("heartbeat flush of %d rows refused (%s); retrying unit by unit", len(rows), type(exc).__name__)
             await self._flush_one_by_one(conn, units)
-            return True
+            return not conn.is_closed()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             log.warning("heartbeat flush of %d rows failed: %s", len(rows), type(exc).__name__)
             for unit in units:
@@ -214,16 +204,24 @@ class GroupCommitWriter:
 
     async def _flush_one_by_one(self, conn: asyncpg.Connection, units: list[Unit]) -> None:
         for unit in units:
+            outcome: Exception | None = None
             try:
                 await upsert_heartbeats(
                     conn, unit.rows, [unit.gateway] if unit.gateway else [], timeout=self.settings.flush_timeout_s
                 )
             except asyncpg.ForeignKeyViolationError:
-                unit.future.set_exception(DeviceGone())
+                outcome = DeviceGone()
+            except asyncpg.DataError:
+                outcome = Unstorable()
             except Exception:
-                unit.future.set_exception(Unavailable("the database could not store the heartbeat"))
-            else:
+                outcome = Unavailable("the database could not store the heartbeat")
+            # A request that went away meanwhile has cancelled its future.
+            if unit.future.done():
+                continue
+            if outcome is None:
                 unit.future.set_result(None)
+            else:
+                unit.future.set_exception(outcome)
 
     async def close(self) -> None:
         """Commit what is queued (while the database answers), then stop the flushers."""

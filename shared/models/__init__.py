@@ -16,7 +16,14 @@ from shared.models.camera import CAMERA_KINDS, LIFECYCLES, Camera, CameraKind, L
 from shared.models.camera_change import CameraChange
 from shared.models.device_credential import DeviceCredential
 from shared.models.gateway import GATEWAY_KINDS, Gateway, GatewayKind, GatewayState
-from shared.models.heartbeat import HEARTBEAT_PARTITION_PREFIX, CameraState, Heartbeat
+from shared.models.heartbeat import (
+    HEARTBEAT_METRIC_TYPES,
+    HEARTBEAT_METRICS,
+    HEARTBEAT_PARTITION_PREFIX,
+    CameraState,
+    Heartbeat,
+    HeartbeatMetrics,
+)
 from shared.models.incident import INCIDENT_KINDS, INCIDENT_STATES, Incident, IncidentKind, IncidentState
 from shared.models.status_event import STATUS_RANKS, STATUSES, CameraHealth, CameraStatus, HealthMeta, StatusEvent
 from shared.models.webhook import DELIVERY_STATES, DeliveryState, Webhook, WebhookChange, WebhookDelivery
@@ -27,6 +34,8 @@ __all__ = [
     "DELIVERY_STATES",
     "DISTRICT_LEVELS",
     "GATEWAY_KINDS",
+    "HEARTBEAT_METRICS",
+    "HEARTBEAT_METRIC_TYPES",
     "HEARTBEAT_PARTITION_PREFIX",
     "INCIDENT_KINDS",
     "INCIDENT_STATES",
@@ -56,6 +65,7 @@ __all__ = [
     "GatewayState",
     "HealthMeta",
     "Heartbeat",
+    "HeartbeatMetrics",
     "Incident",
     "IncidentKind",
     "IncidentState",

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.ingest.service import HeartbeatRow, upsert_heartbeats
+from services.ingest.service import heartbeat_row, upsert_heartbeats
 from tests.helpers import PROBLEM_JSON
 from tests.ingest.conftest import add_camera, add_gateway, bearer
 
@@ -75,8 +75,8 @@ async def test_concurrent_heartbeats_share_commits_and_all_land(live_app, db: as
 async def test_an_older_heartbeat_never_overwrites_a_newer_one(db: asyncpg.Connection) -> None:
     cam = await add_camera(db)
     now = datetime.now(UTC)
-    newer = HeartbeatRow(cam.id, now, fps=30.0)
-    older = HeartbeatRow(cam.id, now - timedelta(seconds=5), fps=1.0)
+    newer = heartbeat_row(cam.id, now, fps=30.0)
+    older = heartbeat_row(cam.id, now - timedelta(seconds=5), fps=1.0)
     await upsert_heartbeats(db, [newer])
     await upsert_heartbeats(db, [older])
     state = await db.fetchrow("SELECT received_at, fps, heartbeat_count FROM camera_state WHERE camera_id = $1", cam.id)
@@ -86,7 +86,7 @@ async def test_an_older_heartbeat_never_overwrites_a_newer_one(db: asyncpg.Conne
 async def test_reordered_rows_in_one_flush_keep_the_newest(db: asyncpg.Connection) -> None:
     cam = await add_camera(db)
     now = datetime.now(UTC)
-    rows = [HeartbeatRow(cam.id, now - timedelta(seconds=s), fps=float(s)) for s in (3, 0, 7, 1)]
+    rows = [heartbeat_row(cam.id, now - timedelta(seconds=s), fps=float(s)) for s in (3, 0, 7, 1)]
     await upsert_heartbeats(db, rows)
     state = await db.fetchrow("SELECT received_at, fps, heartbeat_count FROM camera_state WHERE camera_id = $1", cam.id)
     assert (state["received_at"], state["fps"], state["heartbeat_count"]) == (now, 0.0, 4)
@@ -94,7 +94,7 @@ async def test_reordered_rows_in_one_flush_keep_the_newest(db: asyncpg.Connectio
 
 async def test_a_duplicate_heartbeat_is_harmless(db: asyncpg.Connection) -> None:
     cam = await add_camera(db)
-    row = HeartbeatRow(cam.id, datetime.now(UTC), fps=5.0)
+    row = heartbeat_row(cam.id, datetime.now(UTC), fps=5.0)
     await upsert_heartbeats(db, [row, row])
     await upsert_heartbeats(db, [row])
     assert await db.fetchval("SELECT count(*) FROM heartbeat WHERE camera_id = $1", cam.id) == 1
@@ -110,7 +110,7 @@ async def test_concurrent_upserts_on_overlapping_cameras_do_not_deadlock(live_ur
         async def flush(conn: asyncpg.Connection, offset: int) -> None:
             for i in range(10):
                 order = cams[offset:] + cams[:offset]
-                rows = [HeartbeatRow(c.id, now + timedelta(microseconds=i * 10 + offset)) for c in order]
+                rows = [heartbeat_row(c.id, now + timedelta(microseconds=i * 10 + offset)) for c in order]
                 await upsert_heartbeats(conn, rows)
 
         await asyncio.gather(*(flush(conn, k * 7) for k, conn in enumerate(conns)))
@@ -177,3 +177,26 @@ async def test_the_session_path_stores_in_the_request_transaction(ingest, sessio
     bad = await ingest.post("/v1/heartbeats", json={"fps": -1}, headers=bearer(token.secret))
     assert bad.status_code == 422
     assert bad.headers["content-type"] == PROBLEM_JSON
+
+
+async def test_the_session_path_holds_a_single_heartbeat_to_16_kib(ingest) -> None:
+    # Without a runtime the shared input guard applies the body limits (main.py path_limits).
+    body = b'{"firmware": "' + b"x" * (17 * 1024) + b'"}'
+    response = await ingest.post("/v1/heartbeats", content=body, headers=bearer("t" * 40))
+    assert response.status_code == 413
+    assert response.json()["detail"] == "the body is larger than 16384 bytes"
+
+
+async def test_a_503_says_retry_after_as_configured(live_app, db: asyncpg.Connection, monkeypatch) -> None:
+    from services.ingest.errors import Unavailable
+
+    cam = await add_camera(db)
+    async with live_app(retry_after_s=7) as (app, client):
+
+        async def unavailable(*_args: object) -> None:
+            raise Unavailable("the database is unavailable")
+
+        monkeypatch.setattr(app.state.ingest, "store", unavailable)
+        response = await client.post("/v1/heartbeats", json={}, headers=bearer(cam.token))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"

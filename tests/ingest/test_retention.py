@@ -9,8 +9,8 @@ import pytest
 
 from services.ingest.service import (
     RETENTION_LOCK_KEY,
-    HeartbeatRow,
     existing_partitions,
+    heartbeat_row,
     maintain_partitions,
     upsert_heartbeats,
 )
@@ -44,7 +44,7 @@ async def test_partitions_are_created_ahead_and_rows_route_into_them(rconn: asyn
     assert report.created == ["heartbeat_p20310310", "heartbeat_p20310311", "heartbeat_p20310312"]
     assert (await _maintain(rconn, DAY)).created == []  # idempotent
     cam = await add_camera(rconn)
-    await upsert_heartbeats(rconn, [HeartbeatRow(cam.id, datetime(2031, 3, 11, 8, tzinfo=UTC))])
+    await upsert_heartbeats(rconn, [heartbeat_row(cam.id, datetime(2031, 3, 11, 8, tzinfo=UTC))])
     where = await rconn.fetchval("SELECT tableoid::regclass::text FROM heartbeat WHERE camera_id = $1", cam.id)
     assert where == "heartbeat_p20310311"
 
@@ -52,7 +52,7 @@ async def test_partitions_are_created_ahead_and_rows_route_into_them(rconn: asyn
 async def test_rows_stranded_in_the_default_partition_move_into_the_new_day(rconn: asyncpg.Connection) -> None:
     cam = await add_camera(rconn)
     at = datetime(2031, 4, 20, 13, tzinfo=UTC)
-    await upsert_heartbeats(rconn, [HeartbeatRow(cam.id, at, fps=7.0)])
+    await upsert_heartbeats(rconn, [heartbeat_row(cam.id, at, fps=7.0)])
     assert (
         await rconn.fetchval("SELECT tableoid::regclass::text FROM heartbeat WHERE camera_id = $1", cam.id)
         == "heartbeat_default"

@@ -112,7 +112,7 @@ async def test_the_bucket_refills_at_the_sustained_rate(live_app, db: asyncpg.Co
 def test_the_limiter_tells_how_long_to_wait() -> None:
     import uuid
 
-    from services.ingest.front import RateLimiter
+    from services.ingest.rate_limit import RateLimiter
 
     limiter = RateLimiter(rate=0.5, burst=2)
     key = uuid.uuid4()
