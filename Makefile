@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps
+.PHONY: run test lint typecheck imports pytest fuzz bench bench-search demo clean env db-stop deploy-tools probe-test-deps
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
@@ -86,6 +86,10 @@ probe-test-deps:
 	fi
 
 test: lint typecheck imports pytest
+
+# schemathesis over all three services, every phase, against real uvicorn processes: no 5xx (tests/fuzz).
+fuzz: env
+	$(RUN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 bench: env
 	$(RUN)/python -m bench $(BENCH_ARGS)
