@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
-.PHONY: run test chaos lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps \
+.PHONY: run test chaos fuzz lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps \
 	cluster cluster-test cluster-deps bench-pgbouncer
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
@@ -119,6 +119,10 @@ cluster-test: env cluster-deps
 # `make test` since it takes minutes); one line of figures per scenario at the end.
 chaos: env
 	$(RUN)/pytest tests/chaos --chaos -q $(PYTEST_ARGS)
+
+# schemathesis over all three services, every phase, against real uvicorn processes: no 5xx (tests/fuzz).
+fuzz: env
+	$(RUN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 bench: env
 	$(RUN)/python -m bench $(BENCH_ARGS)

@@ -3,7 +3,7 @@
 import base64
 import binascii
 import json
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -49,3 +49,29 @@ def decode_cursor(cursor: str | None, *, keys: tuple[str, ...]) -> dict[str, Any
     if not isinstance(position, dict) or set(position) != set(keys):
         raise InvalidCursor()
     return position
+
+
+class Coded(Protocol):
+    """A row with a unique code: cameras, gateways and areas each page by theirs."""
+
+    @property
+    def code(self) -> str: ...
+
+
+C = TypeVar("C", bound=Coded)
+
+
+def code_after(cursor: str | None) -> str | None:
+    """The code a page starts after (None for the first page); 400 for a cursor that is not ours."""
+    position = decode_cursor(cursor, keys=("code",))
+    if position is None:
+        return None
+    if not isinstance(position["code"], str):
+        raise InvalidCursor()
+    return position["code"]
+
+
+def code_page(rows: list[C], limit: int) -> tuple[list[C], str | None]:
+    """One page of rows read with limit + 1, and the cursor of the next page (None on the last)."""
+    next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from services.health import availability, cameras, events, incidents, service, subscriptions
+from services.health import availability, cameras, events, gateways, incidents, service, subscriptions
 from services.health.dependencies import CameraFilters, WebhookManager
 from services.health.schemas import (
     Availability,
@@ -17,6 +17,7 @@ from services.health.schemas import (
     CameraHealthRead,
     DeliveryRead,
     EventRead,
+    GatewayHealthRead,
     GroupBy,
     Groups,
     IncidentRead,
@@ -354,3 +355,29 @@ async def list_deliveries(
         session, webhook_id=webhook_id, principal=principal, state=state, limit=limit, cursor=cursor
     )
     return Page[DeliveryRead](items=items, next_cursor=next_cursor)
+
+
+@router.get("/gateways", tags=["health"], summary="Gateways (NVRs, probe agents): status, last seen, cameras offline")
+async def list_gateways(
+    session: SessionDep,
+    principal: HealthReader,
+    district: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[GatewayHealthRead]:
+    items, next_cursor = await gateways.list_gateways(session, district=district, limit=limit, cursor=cursor)
+    return Page[GatewayHealthRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/gateways/{gateway}",
+    tags=["health"],
+    summary="One gateway's status, last seen and camera counts",
+    responses={404: {"description": "No such gateway, or it is planned/decommissioned"}},
+)
+async def gateway_health(
+    gateway: Annotated[str, Path(min_length=1, max_length=64, description="The gateway's UUID or its code")],
+    session: SessionDep,
+    principal: HealthReader,
+) -> GatewayHealthRead:
+    return await gateways.gateway_health(session, ref=gateway)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.gateway_liveness import GatewayLiveness
 from shared.models import CameraStatus, DeliveryState, IncidentKind, IncidentState
 from shared.schemas import AreaCode, Name, StrictModel
 
@@ -208,3 +209,25 @@ class DeliveryRead(BaseModel):
     delivered_at: datetime | None
     status_event_id: int | None
     incident_id: int | None
+
+
+GatewayStatus = Literal["online", "offline", "unknown", "maintenance"]
+
+
+class GatewayHealthRead(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str = Field(description="gateway (an NVR forwarding heartbeats) or probe (a probe agent)")
+    district: str
+    ward: str | None
+    lifecycle: str
+    heartbeat_interval_s: int
+    offline_after_s: float = Field(description="Silent this long, the gateway is offline: interval x OFFLINE_FACTOR")
+    status: GatewayStatus = Field(
+        description="online, offline (silent past offline_after_s), unknown (never heard) or maintenance"
+    )
+    liveness: GatewayLiveness
+    incident_id: int | None = Field(
+        description="The open gateway incident: a dark gateway and its dark cameras are this one incident"
+    )

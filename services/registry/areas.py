@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.boundaries import Outlines, all_outlines, outlines_around
-from services.registry.pages import code_after, code_page
 from services.registry.schemas import AreaRead, LocationWarning
 from shared.errors import ValidationFailed
 from shared.models import DISTRICT_LEVELS, WARD_LEVELS, Area, AreaLevel
+from shared.pagination import code_after, code_page
 
 # The camera fields a location is made of: a change to any of them resolves the location again.
 LOCATION_FIELDS = frozenset({"district", "ward", "latitude", "longitude"})

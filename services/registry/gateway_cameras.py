@@ -14,11 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.masking import masked_stream_url
 from services.registry.schemas import GatewayCameraRead
 from shared.errors import Forbidden, Unauthorized
-from shared.models import Camera, DeviceCredential, Gateway
+from shared.models import SERVED_LIFECYCLES, Camera, DeviceCredential, Gateway
 from shared.tokens import bearer_token, hash_secret
-
-# The cameras a gateway reports for: planned ones are not installed yet, decommissioned ones are gone.
-SERVED_LIFECYCLES = ("active", "maintenance")
 
 
 async def authenticate_gateway(session: AsyncSession, *, authorization: str | None) -> Gateway:

@@ -11,19 +11,27 @@ from services.registry.areas import Current, locate
 from services.registry.audit import audit_value, diff, record_change
 from services.registry.device_tokens import add_device, notify_device_changed, replace_token, revoke_tokens
 from services.registry.devices import check_if_match, check_not_null, etag, get_device
-from services.registry.pages import code_after, code_page
 from services.registry.schemas import GATEWAY_FIELDS, GATEWAY_REQUIRED, DeviceTokenIssued, GatewayCreate, GatewayRead
 from shared.auth import Principal
 from shared.errors import Conflict
+from shared.gateway_liveness import GatewayLiveness, gateway_liveness
 from shared.models import Gateway
+from shared.pagination import code_after, code_page
 
 
-def gateway_read(gateway: Gateway) -> GatewayRead:
+def gateway_read(gateway: Gateway, liveness: GatewayLiveness) -> GatewayRead:
     """A gateway as the API returns it."""
     return GatewayRead(
-        **{name: getattr(gateway, name) for name in GatewayRead.model_fields if name != "ip"},
+        **{name: getattr(gateway, name) for name in GatewayRead.model_fields if name not in ("ip", "liveness")},
         ip=str(gateway.ip) if gateway.ip is not None else None,
+        liveness=liveness,
     )
+
+
+async def gateway_reads(session: AsyncSession, *, gateways: list[Gateway]) -> list[GatewayRead]:
+    """Gateways as the API returns them, each with its liveness (one query for all)."""
+    liveness = await gateway_liveness(session, gateway_ids=[g.id for g in gateways])
+    return [gateway_read(g, liveness[g.id]) for g in gateways]
 
 
 def gateway_state(gateway: Gateway) -> dict[str, Any]:

@@ -95,6 +95,12 @@ class _Recoder:
             where = "it ends inside a character" if final else f"byte {self.size + exc.start}"
             hint = NOT_UTF8_HINT if self.codec == "utf-8" else ""
             raise BadRequest(f"the body is not valid {self.codec.upper()} ({where}){hint}") from None
+        except UnicodeError:
+            # Python's utf-16 decoder raises a plain UnicodeError on a body without a byte-order mark.
+            raise BadRequest(
+                "the body is named UTF-16 but has no byte-order mark; name its byte order (charset=utf-16le or"
+                " utf-16be) or send the file as Excel saved it"
+            ) from None
         self.size += len(chunk)
         if self.codec == "utf-8":
             out = chunk
@@ -122,7 +128,13 @@ async def spool(stream: AsyncIterator[bytes], charset: str | None = None) -> IO[
                 if len(head) < 2:
                     continue
                 chunk, head = head, b""
-                recoder = _Recoder(charset or ("utf-16" if chunk[:2] in UTF16_BOMS else "utf-8"))
+                bom = chunk[:2] in UTF16_BOMS
+                if bom and charset is not None and not charset.startswith("utf-16"):
+                    # Read as named, its NUL bytes would only be refused as NUL characters.
+                    raise BadRequest(
+                        f"the body starts with a UTF-16 byte-order mark but is named {charset}; send it as utf-16"
+                    )
+                recoder = _Recoder(charset or ("utf-16" if bom else "utf-8"))
             out.write(recoder.feed(chunk))
         recoder = recoder or _Recoder(charset or "utf-8")
         out.write(recoder.feed(head, final=True))

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 from sqlalchemy import inspect
 
+from shared.gateway_liveness import GatewayLiveness
 from shared.models import Camera, CameraKind, Gateway, GatewayKind, Lifecycle, Role
 from shared.schemas import (
     AreaCode,
@@ -280,6 +281,7 @@ class GatewayRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    liveness: GatewayLiveness = Field(description="The gateway's own last report and its cameras' state (read-only)")
 
 
 class GatewayCreated(GatewayRead):
@@ -356,7 +358,8 @@ class ApiKeyCreated(ApiKeyRead):
 DATABASE_OWNED = ("id", "created_at", "updated_at", "version")
 # The fields a client writes, in the API's order: what a change is audited by, and a PATCH may name.
 CAMERA_FIELDS = tuple(name for name in CameraRead.model_fields if name not in DATABASE_OWNED)
-GATEWAY_FIELDS = tuple(name for name in GatewayRead.model_fields if name not in DATABASE_OWNED)
+# A gateway's liveness is derived (shared/gateway_liveness.py), not a field anyone writes.
+GATEWAY_FIELDS = tuple(name for name in GatewayRead.model_fields if name not in (*DATABASE_OWNED, "liveness"))
 # The fields the database keeps NOT NULL: an explicit null in a PATCH (or a JSON-lines import) is a 422,
 # not a silent no-op.
 CAMERA_REQUIRED = frozenset(name for name in CAMERA_FIELDS if not inspect(Camera).columns[name].nullable)

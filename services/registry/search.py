@@ -8,10 +8,10 @@ from sqlalchemy import ColumnElement, false, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
-from services.registry.pages import code_after, code_page
 from shared.geo import BBox, Point
 from shared.models import Camera
 from shared.models.camera import search_fold
+from shared.pagination import code_after, code_page
 
 
 @dataclass(frozen=True)

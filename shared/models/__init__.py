@@ -12,7 +12,7 @@ from shared.models.area import (
     AreaLevel,
 )
 from shared.models.base import NAMING_CONVENTION, Base
-from shared.models.camera import CAMERA_KINDS, LIFECYCLES, Camera, CameraKind, Lifecycle
+from shared.models.camera import CAMERA_KINDS, LIFECYCLES, SERVED_LIFECYCLES, Camera, CameraKind, Lifecycle
 from shared.models.camera_change import CameraChange
 from shared.models.device_credential import DeviceCredential
 from shared.models.gateway import GATEWAY_KINDS, Gateway, GatewayKind, GatewayState
@@ -43,6 +43,7 @@ __all__ = [
     "LIFECYCLES",
     "NAMING_CONVENTION",
     "ROLES",
+    "SERVED_LIFECYCLES",
     "STATUSES",
     "STATUS_RANKS",
     "WARDS_2025_SET",

@@ -26,6 +26,9 @@ CameraKind = Literal["fixed", "ptz", "dome", "anpr", "speed", "other"]
 Lifecycle = Literal["planned", "active", "maintenance", "decommissioned"]
 CAMERA_KINDS: tuple[str, ...] = get_args(CameraKind)
 LIFECYCLES: tuple[str, ...] = get_args(Lifecycle)
+# The cameras a gateway reports for and health watches: planned ones are not installed yet, decommissioned
+# ones are gone.
+SERVED_LIFECYCLES: tuple[str, ...] = ("active", "maintenance")
 
 # Vietnamese (and common Latin-1) letters folded to ASCII, ASCII punctuation to spaces. translate() is
 # immutable, so unlike unaccent() it can feed a generated column on any Postgres without a wrapper

@@ -1,8 +1,11 @@
 """Gateways (NVRs): CRUD, their own device tokens (rotate, revoke), audit."""
 
+import uuid
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
-from shared.models import DeviceCredential
+from shared.models import CameraHealth, DeviceCredential, GatewayState
 from tests.helpers import bearer
 
 GATEWAY = {"code": "GW-BTH-1", "name": "NVR Bình Thạnh 1", "district": "BTH", "ip": "10.20.0.1"}
@@ -149,3 +152,17 @@ async def test_operator_may_read_but_not_change_gateways(registry, admin, make_k
     assert (await registry.get("/v1/gateways", headers=key)).status_code == 200
     assert (await registry.patch("/v1/gateways/GW-BTH-1", json={"name": "x"}, headers=key)).status_code == 403
     assert (await registry.post("/v1/gateways", json={**GATEWAY, "code": "GW-2"}, headers=key)).status_code == 403
+
+
+async def test_reads_show_the_gateways_liveness(registry, admin, create, session) -> None:
+    gateway = (await _create(registry, admin)).json()
+    assert gateway["liveness"] == {"last_seen_at": None, "cameras_reported": 0, "camera_count": 0, "cameras_offline": 0}
+    behind = [await create(code=f"BTH-{i}", gateway_id=gateway["id"]) for i in range(3)]
+    await create(code="BTH-9", gateway_id=gateway["id"], lifecycle="decommissioned")
+    heard = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    session.add(GatewayState(gateway_id=uuid.UUID(gateway["id"]), received_at=heard, cameras_reported=2))
+    session.add(CameraHealth(camera_id=uuid.UUID(behind[0]["id"]), status="offline", reason="silent", since=heard))
+    await session.commit()
+    expected = {"last_seen_at": "2026-03-01T12:00:00Z", "cameras_reported": 2, "camera_count": 3, "cameras_offline": 1}
+    assert (await registry.get("/v1/gateways/GW-BTH-1", headers=admin)).json()["liveness"] == expected
+    assert (await registry.get("/v1/gateways", headers=admin)).json()["items"][0]["liveness"] == expected

@@ -170,6 +170,22 @@ async def test_excel_unicode_text_is_refused_as_tab_separated(registry, admin) -
     assert "tab-separated" in r.json()["detail"]
 
 
+async def test_utf_16_named_without_a_byte_order_mark_is_a_400_saying_what_to_name(registry, admin) -> None:
+    # A UTF-8 file sent as charset=utf-16 was a 500 (the utf-16 decoder's plain UnicodeError).
+    for body in (codecs.BOM_UTF8 + SHEET.encode(), SHEET.encode("utf-16-le")):
+        r = await post_import(registry, admin, body, kind={"content-type": "text/csv; charset=utf-16"})
+        assert r.status_code == 400
+        assert "utf-16le" in r.json()["detail"]
+
+
+async def test_utf_16_named_windows_1258_is_a_400_saying_it_is_utf_16(registry, admin) -> None:
+    r = await post_import(
+        registry, admin, SHEET.encode("utf-16"), kind={"content-type": "text/csv; charset=windows-1258"}
+    )
+    assert r.status_code == 400
+    assert "UTF-16 byte-order mark" in r.json()["detail"]
+
+
 async def test_an_unknown_charset_is_415(registry, admin) -> None:
     r = await post_import(registry, admin, SHEET.encode(), kind={"content-type": "text/csv; charset=koi8-r"})
     assert r.status_code == 415

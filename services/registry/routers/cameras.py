@@ -1,9 +1,11 @@
-"""Camera endpoints: CRUD, the list and its CSV export, the import, the device token and the audit trail."""
+"""Camera endpoints: CRUD, the list and its CSV and NGSI-LD exports, the import, device tokens, the audit trail."""
+
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from services.registry import export, import_rows, importer, search, service
+from services.registry import export, import_rows, importer, ngsi, search, service
 from services.registry.audit import list_changes
 from services.registry.dependencies import CameraDep, CameraFiltersDep, CameraRef, IfMatch, RequestId
 from services.registry.devices import etag, parse_if_match
@@ -31,6 +33,17 @@ IMPORT_BODY = {
     " line. UTF-8 (a byte-order mark is fine), or UTF-16 with its byte-order mark; another encoding is named by"
     " the charset parameter (utf-16, windows-1258) and converted; any other body that is not UTF-8 is a 400",
 }
+
+NGSI_LD_CONTENT = {
+    ngsi.MEDIA_TYPE: {
+        "schema": {"type": "array", "items": {"type": "object"}},
+        "example": [{"id": "urn:ngsi-ld:Camera:…", "type": "Camera"}, {"id": "urn:ngsi-ld:Device:…", "type": "Device"}],
+    }
+}
+NGSI_LD_FORMAT = (
+    "ngsi-ld: FIWARE Smart Data Models entities in keyValues form, a `Camera` and a `Device` per camera"
+    " (application/ld+json, each entity with its @context)"
+)
 
 router = APIRouter()
 
@@ -79,11 +92,24 @@ async def list_cameras(
 @router.get(
     "/cameras/export",
     tags=["cameras"],
-    summary="The matching cameras as CSV (import accepts the same file)",
+    summary="The matching cameras as CSV (import accepts the same file) or as NGSI-LD entities",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}, **NGSI_LD_CONTENT}}},
 )
-async def export_cameras(filters: CameraFiltersDep, request: Request, principal: RegistryReader) -> StreamingResponse:
+async def export_cameras(
+    filters: CameraFiltersDep,
+    request: Request,
+    principal: RegistryReader,
+    export_format: Annotated[
+        Literal["csv", "ngsi-ld"], Query(alias="format", description=f"csv (the default), or {NGSI_LD_FORMAT}")
+    ] = "csv",
+) -> StreamingResponse:
+    if export_format == "ngsi-ld":
+        return StreamingResponse(
+            ngsi.export_ngsi(request.app.state.sessionmaker, filters=filters),
+            media_type=ngsi.MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="cameras.jsonld"'},
+        )
     return StreamingResponse(
         export.export_csv(request.app.state.sessionmaker, filters=filters),
         media_type="text/csv; charset=utf-8",
@@ -130,10 +156,21 @@ async def import_cameras(
 @router.get(
     "/cameras/{camera}",
     tags=["cameras"],
-    summary="One camera, by id or code",
-    responses={404: {"description": "No such camera"}},
+    summary="One camera, by id or code (or its NGSI-LD entities)",
+    response_model=CameraRead,
+    responses={200: {"content": NGSI_LD_CONTENT}, 404: {"description": "No such camera"}},
 )
-async def get_camera(camera: CameraDep, response: Response, principal: RegistryReader) -> CameraRead:
+async def get_camera(
+    camera: CameraDep,
+    response: Response,
+    session: SessionDep,
+    principal: RegistryReader,
+    camera_format: Annotated[
+        Literal["json", "ngsi-ld"], Query(alias="format", description=f"json (the default), or {NGSI_LD_FORMAT}")
+    ] = "json",
+) -> CameraRead | Response:
+    if camera_format == "ngsi-ld":
+        return Response(await ngsi.camera_entities(session, camera=camera), media_type=ngsi.MEDIA_TYPE)
     response.headers["ETag"] = etag(camera)
     return service.camera_read(camera)
 

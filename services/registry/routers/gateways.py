@@ -37,10 +37,11 @@ async def create_gateway(
     gateway, token = await gateways.create_gateway(session, data=data, principal=principal, request_id=request_id)
     response.headers["Location"] = f"/v1/gateways/{gateway.id}"
     response.headers["ETag"] = etag(gateway)
-    return GatewayCreated(**gateways.gateway_read(gateway).model_dump(), device_token=token)
+    (read,) = await gateways.gateway_reads(session, gateways=[gateway])
+    return GatewayCreated(**read.model_dump(), device_token=token)
 
 
-@router.get("/gateways", tags=["gateways"], summary="List gateways")
+@router.get("/gateways", tags=["gateways"], summary="List gateways, each with its liveness")
 async def list_gateways(
     session: SessionDep,
     principal: RegistryReader,
@@ -52,7 +53,7 @@ async def list_gateways(
     items, next_cursor = await gateways.list_gateways(
         session, district=district, lifecycle=lifecycle, limit=limit, cursor=cursor
     )
-    return Page[GatewayRead](items=[gateways.gateway_read(g) for g in items], next_cursor=next_cursor)
+    return Page[GatewayRead](items=await gateways.gateway_reads(session, gateways=items), next_cursor=next_cursor)
 
 
 @router.get(
@@ -98,7 +99,8 @@ async def get_gateway(
 ) -> GatewayRead:
     found = await gateways.get_gateway(session, ref=gateway)
     response.headers["ETag"] = etag(found)
-    return gateways.gateway_read(found)
+    (read,) = await gateways.gateway_reads(session, gateways=[found])
+    return read
 
 
 @router.patch(
@@ -129,7 +131,8 @@ async def update_gateway(
         if_match=parse_if_match(if_match),
     )
     response.headers["ETag"] = etag(updated)
-    return gateways.gateway_read(updated)
+    (read,) = await gateways.gateway_reads(session, gateways=[updated])
+    return read
 
 
 @router.delete(
