@@ -17,7 +17,6 @@ from typing import IO
 
 import httpx
 
-from citycam import embedded
 from citycam.cli.keys import ensure_admin_key
 from citycam.cli.stack import SERVICE_APPS, uvicorn_command
 from citycam.cluster import proxies
@@ -164,9 +163,10 @@ class Cluster:
         # A new cluster every start: the data directories are made again, so are the logs.
         shutil.rmtree(self.dir / "logs", ignore_errors=True)
         (self.dir / "logs").mkdir(parents=True)
+        # As root the servers run as the embedded user, which must be able to reach self.dir: unlike the
+        # embedded server (a mount namespace of its own), the cluster needs a checkout whose parents that
+        # user can traverse; nothing outside the project is chmod-ed.
         user = run_as()
-        if user is not None:
-            embedded._open_path_for(user, self.dir)
         self.primary.init_primary()
         self._migrate()
         self.standby.init_standby(self.primary.port)

@@ -70,7 +70,7 @@ async def observed(session: AsyncSession, *, camera_ids: Iterable[uuid.UUID]) ->
     """Health's verdict and the newest heartbeat's time and firmware of each of these cameras."""
     ids = list(camera_ids)
     stmt = (
-        select(Camera.id, CameraHealth.status, CameraState.received_at, CameraState.firmware)
+        select(Camera.id, CameraHealth.status, CameraState.received_at, CameraState.__table__.c.firmware)
         .outerjoin(CameraHealth, CameraHealth.camera_id == Camera.id)
         .outerjoin(CameraState, CameraState.camera_id == Camera.id)
         .where(Camera.id.in_(ids))
