@@ -155,3 +155,41 @@ async def test_many_stream_clients_share_one_listen_connection(live, health_serv
                 )
             ).scalar_one()
         assert listeners == 1
+
+
+async def test_an_ack_goes_out_on_the_stream_as_an_incident_message(live, health_server) -> None:
+    base, key = health_server
+    operator = issue_api_key()
+    async with live.begin() as conn:
+        incident_id = (
+            await conn.execute(
+                text(
+                    "INSERT INTO incident (kind, scope, district, state, cause, opened_at)"
+                    " VALUES ('district', 'Q1', 'Q1', 'open', 'power', now()) RETURNING id"
+                )
+            )
+        ).scalar_one()
+        await conn.execute(
+            text("INSERT INTO api_key (id, name, role, prefix, key_hash) VALUES (:id, 'op', 'operator', :p, :h)"),
+            {"id": uuid.uuid4(), "p": operator.prefix, "h": operator.hash},
+        )
+    client = httpx.AsyncClient(base_url=base, timeout=10)
+    async with client, client.stream("GET", "/v1/health/stream", headers=bearer(key)) as r:
+        lines = Lines(r)
+        await anext(lines)  # subscribed once the first line arrives
+        acked = await client.post(f"/v1/health/incidents/{incident_id}/ack", headers=bearer(operator.secret))
+        assert acked.status_code == 200
+
+        async def message() -> list[str]:
+            got: list[str] = []
+            async for line in lines:
+                if line.startswith("event: incident") or got:
+                    got.append(line)
+                if line == "" and got:
+                    return got
+            return got
+
+        got = await asyncio.wait_for(message(), 10)
+    assert got[0] == "event: incident"
+    assert not any(line.startswith("id:") for line in got)
+    assert f'"id":{incident_id}' in got[1] and '"acked_by":"op"' in got[1]
