@@ -27,7 +27,6 @@ def upgrade() -> None:
         "console_session",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False),
-        sa.Column("csrf_hash", sa.String(64), nullable=False),
         sa.Column("key_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
