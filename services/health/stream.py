@@ -183,8 +183,13 @@ async def sse(
     """The text/event-stream body for one client."""
     sub = broadcaster.subscribe(filters)
     try:
-        yield f"retry: 2000\n: connected, resuming after {last_event_id if last_event_id is not None else 'now'}\n\n"
         last = broadcaster.last_id if last_event_id is None else last_event_id
+        # The position first (event: connected, id: the last event before this stream's first): a client
+        # dropped before any transition arrived still resumes from here with Last-Event-ID, losing nothing.
+        yield (
+            f"retry: 2000\n: connected, resuming after {last_event_id if last_event_id is not None else 'now'}\n"
+            f'event: connected\nid: {last}\ndata: {{"last_event_id":{last}}}\n\n'
+        )
         catch_up = last_event_id is not None
         while True:
             if catch_up or sub.lagged:

@@ -70,12 +70,16 @@ class Lines:
 
 
 async def _read_events(lines: Lines, n: int, timeout: float = 10.0) -> tuple[list[int], list[str]]:
+    """The ids of the next n transitions (the opening event: connected is not one), and the comments."""
     ids: list[int] = []
     comments: list[str] = []
 
     async def read() -> None:
+        kind = ""
         async for line in lines:
-            if line.startswith("id: "):
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("id: ") and kind == "status":
                 ids.append(int(line[4:]))
                 if len(ids) == n:
                     return
@@ -193,3 +197,17 @@ async def test_an_ack_goes_out_on_the_stream_as_an_incident_message(live, health
     assert got[0] == "event: incident"
     assert not any(line.startswith("id:") for line in got)
     assert f'"id":{incident_id}' in got[1] and '"acked_by":"op"' in got[1]
+
+
+async def test_the_stream_opens_with_its_position_so_an_early_drop_loses_nothing(live, health_server) -> None:
+    base, key = health_server
+    camera_id = await _camera(live, "Q1-SSE")
+    before = await _emit(live, camera_id, "online")
+    client = httpx.AsyncClient(base_url=base, timeout=10)
+    async with client, client.stream("GET", "/v1/health/stream", headers=bearer(key)) as r:
+        head: list[str] = []
+        async for line in r.aiter_lines():
+            head.append(line)
+            if line.startswith("data: "):
+                break
+    assert head[-3:] == ["event: connected", f"id: {before}", f'data: {{"last_event_id":{before}}}']

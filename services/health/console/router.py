@@ -15,7 +15,7 @@ from services.health.console.statuses import status_table
 from services.health.dependencies import INCIDENT_ACKERS
 from shared.auth import HealthReader
 from shared.db import SessionDep
-from shared.errors import NotFound
+from shared.errors import NotFound, Unauthorized
 
 router = APIRouter()
 STATIC = Path(__file__).parent / "static"
@@ -71,12 +71,18 @@ async def sign_in(data: SessionCreate, request: Request, response: Response, ses
 @router.get(
     "/v1/console/session",
     tags=["console"],
-    summary="The signed-in session of the cookie, with its CSRF token",
-    responses={401: {"description": "Not signed in, or the session ended"}},
+    summary="The signed-in session of the cookie, with its CSRF token; 204 when there is none",
+    response_model=SessionRead,
+    responses={204: {"description": "Not signed in, or the session ended: sign in"}},
 )
-async def current_session(response: Response, session: SessionDep, token: SessionCookie = None) -> SessionRead:
-    response.headers["Cache-Control"] = "no-store"
-    return _session_read(await sessions.current(session, token=token))
+async def current_session(session: SessionDep, token: SessionCookie = None) -> Response:
+    # 204, not 401: asking whether one is signed in is not an error (a page asks on every load).
+    headers = {"Cache-Control": "no-store"}
+    try:
+        signed = await sessions.current(session, token=token)
+    except Unauthorized:
+        return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
+    return Response(_session_read(signed).model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.delete(
