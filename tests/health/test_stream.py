@@ -201,7 +201,7 @@ async def test_an_ack_goes_out_on_the_stream_as_an_incident_message(live, health
 
 async def test_the_stream_opens_with_its_position_so_an_early_drop_loses_nothing(live, health_server) -> None:
     base, key = health_server
-    camera_id = await _camera(live, "Q1-SSE")
+    camera_id = await add_live_camera(live, "Q1-SSE")
     before = await _emit(live, camera_id, "online")
     client = httpx.AsyncClient(base_url=base, timeout=10)
     async with client, client.stream("GET", "/v1/health/stream", headers=bearer(key)) as r:
