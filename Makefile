@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 RUN := $(VENV)/bin
 
 .PHONY: run test chaos fuzz lint typecheck imports pytest bench bench-search demo clean env db-stop deploy-tools probe-test-deps \
-	cluster cluster-test cluster-deps bench-pgbouncer
+	cluster cluster-test cluster-deps bench-pgbouncer console-test-deps
 
 # The project environment, installed exactly from uv.lock (uv itself is bootstrapped with pip).
 $(UV):
@@ -64,8 +64,22 @@ imports: env
 
 # tests/deploy renders deploy/k8s with kustomize (the pinned one in .tools/, else kubectl's or PATH's) and runs checkov.
 # tests/probe runs real RTSP servers and ffmpeg from Debian (probe-test-deps).
-pytest: env deploy-tools probe-test-deps
+pytest: env deploy-tools probe-test-deps console-test-deps
 	$(RUN)/pytest $(PYTEST_ARGS)
+
+# The console's tests drive Debian's Chromium with PyPI playwright (whose own browser download cannot work
+# offline). Installed when missing on Debian as root; anywhere else this fails with the command, never skips.
+console-test-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -f /etc/debian_version ]; then \
+		echo "installing Chromium for the console's browser tests"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium fonts-dejavu-core >/dev/null && \
+		[ -x /usr/bin/chromium ]; \
+	else \
+		echo "the console tests need Chromium at /usr/bin/chromium: as root on Debian run" >&2; \
+		echo "  apt-get install -y chromium fonts-dejavu-core" >&2; exit 1; \
+	fi
 
 # The probe tests run real RTSP servers (Debian's GStreamer, under the system Python) and ffmpeg.
 # Installed when missing on Debian as root; anywhere else this fails with the command, never skips.

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth import authenticate
 from shared.db import make_engine, make_sessionmaker, schema_revision
+from shared.docs import install_offline_docs
 from shared.errors import PROBLEM_JSON, install_problem_handlers, problem_response
 from shared.logs import configure_logging
 from shared.metrics import render
@@ -133,7 +134,10 @@ def create_app(
         version=version,
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.state.service = service
     install_problem_handlers(app)
     _add_problem_schema(app)

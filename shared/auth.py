@@ -63,6 +63,11 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
     if key.last_used_at is None or now - key.last_used_at >= resolution:
         # Throttled so a busy console does not turn every read into a write.
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    return principal_of(key)
+
+
+def principal_of(key: ApiKey) -> Principal:
+    """The principal an API key row stands for."""
     return Principal(
         key_id=key.id,
         name=key.name,
@@ -71,11 +76,21 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
     )
 
 
+CookieAuthenticator = Callable[[AsyncSession, Request], Awaitable[Principal]]
+
+
 def require_role(roles: frozenset[str], what: str) -> Callable[[Request, AsyncSession], Awaitable[Principal]]:
     """A dependency admitting only keys whose role is in roles."""
 
     async def dependency(request: Request, session: SessionDep) -> Principal:
-        principal = await authenticate(session, request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        # A service may sign browsers in (the health console's session cookie): with no Authorization
+        # header its authenticator gets the request; the key, when given, always wins.
+        cookie_authenticator: CookieAuthenticator | None = getattr(request.app.state, "cookie_authenticator", None)
+        if authorization is None and cookie_authenticator is not None:
+            principal = await cookie_authenticator(session, request)
+        else:
+            principal = await authenticate(session, authorization)
         if principal.role not in roles:
             raise Forbidden(f"role {principal.role!r} may not {what}")
         request.state.principal = principal

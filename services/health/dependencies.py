@@ -11,6 +11,9 @@ WEBHOOK_MANAGERS = frozenset({"admin", "operator"})
 
 # Operators run the alarm routing of the operations centre, so they (and admins) manage webhooks.
 WebhookManager = Annotated[Principal, Depends(require_role(WEBHOOK_MANAGERS, "manage health webhooks"))]
+# Operators staff the wall, so they (and admins) acknowledge incidents; a monitor only watches.
+INCIDENT_ACKERS = frozenset({"admin", "operator"})
+IncidentAcker = Annotated[Principal, Depends(require_role(INCIDENT_ACKERS, "acknowledge incidents"))]
 
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 Code = Annotated[str | None, Query(min_length=1, max_length=32)]

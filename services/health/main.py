@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.health import metrics, service
+from services.health.console import sessions
+from services.health.console.router import router as console_router
 from services.health.dispatcher import Dispatcher
 from services.health.evaluator import Evaluator
 from services.health.retention import RetentionJob
@@ -86,12 +88,14 @@ def build_app(engine_factory: Callable[[], AsyncEngine] | None = None) -> FastAP
             "replicas) and every read shows its verdicts as of `as_of`. Webhooks are managed by admin and "
             "operator keys; every other read is open to admin, field, operator and monitor keys."
         ),
-        routers=[router],
+        routers=[router, console_router],
         extra_lifespan=background,
         engine_factory=engine_factory,
         read_replica=True,
     )
     app.add_middleware(CameraGaugeMiddleware)
+    # The console's session cookie signs browsers in to every health route (see shared.auth).
+    app.state.cookie_authenticator = sessions.cookie_principal
     return app
 
 

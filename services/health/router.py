@@ -9,9 +9,10 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from services.health import availability, cameras, events, gateways, incidents, service, subscriptions
-from services.health.dependencies import CameraFilters, WebhookManager
+from services.health import acks, availability, cameras, events, gateways, incidents, service, subscriptions
+from services.health.dependencies import CameraFilters, IncidentAcker, WebhookManager
 from services.health.schemas import (
+    AckBody,
     Availability,
     CameraHealthDetail,
     CameraHealthRead,
@@ -171,7 +172,10 @@ def _broadcaster(request: Request) -> Broadcaster:
 @router.get(
     "/stream",
     tags=["health"],
-    summary="Live transitions as Server-Sent Events (event: status, id:, data:), resumable with Last-Event-ID",
+    summary=(
+        "Live transitions as Server-Sent Events (event: status, id:, data:), resumable with Last-Event-ID;"
+        " acknowledgement changes as event: incident (data: the incident, no id)"
+    ),
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}},
 )
@@ -227,6 +231,46 @@ async def get_incident(
     incident_id: Annotated[int, Path(ge=1, le=2**62)], session: ReadSessionDep, principal: HealthReader
 ) -> IncidentRead:
     return await incidents.get_incident(session, incident_id=incident_id)
+
+
+ACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such incident"},
+    409: {"description": "Ack: the incident is closed; unack: it is not acknowledged"},
+}
+
+
+@router.post(
+    "/incidents/{incident_id}/ack",
+    tags=["incidents"],
+    summary="Acknowledge an open incident (admin, operator; a district-scoped key: its districts only)",
+    responses=ACK_RESPONSES,
+)
+async def ack_incident(
+    incident_id: Annotated[int, Path(ge=1, le=2**62)],
+    session: SessionDep,
+    principal: IncidentAcker,
+    body: AckBody | None = None,
+) -> IncidentRead:
+    return await acks.ack_incident(
+        session, incident_id=incident_id, principal=principal, note=body.note if body else None
+    )
+
+
+@router.post(
+    "/incidents/{incident_id}/unack",
+    tags=["incidents"],
+    summary="Withdraw an acknowledgement, so the incident alarms again (admin, operator)",
+    responses=ACK_RESPONSES,
+)
+async def unack_incident(
+    incident_id: Annotated[int, Path(ge=1, le=2**62)],
+    session: SessionDep,
+    principal: IncidentAcker,
+    body: AckBody | None = None,
+) -> IncidentRead:
+    return await acks.unack_incident(
+        session, incident_id=incident_id, principal=principal, note=body.note if body else None
+    )
 
 
 @router.get(

@@ -117,6 +117,13 @@ class IncidentRead(BaseModel):
     camera_count: int
     camera_ids: list[uuid.UUID]
     details: dict[str, object]
+    acked_by: str | None = Field(default=None, description="Name of the API key that acknowledged it")
+    acked_at: datetime | None = Field(default=None, description="When it was acknowledged (null: not acked)")
+    note: str | None = Field(default=None, description="The note given with the last ack or unack")
+
+
+class AckBody(StrictModel):
+    note: str | None = Field(default=None, min_length=1, max_length=500, description="Optional note")
 
 
 class AvailabilityItem(BaseModel):

@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.health import metrics
+from services.health import acks, metrics
 from services.health.events import event_read, events_after, newest_event_id
+from services.health.schemas import IncidentRead
 from services.health.settings import HealthSettings, get_health_settings
 from shared.models import StatusEvent
-from shared.notify import STATUS_EVENT
+from shared.notify import INCIDENT_CHANGED, STATUS_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,11 @@ POLL_FALLBACK_S = 5.0
 
 @dataclass(eq=False)
 class Subscriber:
-    queue: asyncio.Queue[list[StatusEvent]]
+    queue: asyncio.Queue[list[StatusEvent] | IncidentRead]
     lagged: bool = False
     filters: dict[str, Any] = field(default_factory=dict)
 
-    def push(self, events: list[StatusEvent]) -> None:
+    def push(self, events: list[StatusEvent] | IncidentRead) -> None:
         if self.lagged:
             return
         try:
@@ -61,6 +62,7 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._started = False
+        self._incident_tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Start the listener once; wait until it is listening."""
@@ -91,12 +93,30 @@ class Broadcaster:
     def _notified(self, *_: object) -> None:
         self._wake.set()
 
+    def _incident_changed(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        task = asyncio.create_task(self._push_incident(int(json.loads(payload)["id"])))
+        self._incident_tasks.add(task)
+        task.add_done_callback(self._incident_tasks.discard)
+
+    async def _push_incident(self, incident_id: int) -> None:
+        # Acks are live only (no id: a resumed client reads GET /v1/health/incidents again).
+        try:
+            async with self.sessionmaker() as session:
+                incident = await acks.incident_by_id(session, incident_id=incident_id)
+        except Exception as exc:  # the next ack or a reconnect's incident read brings the page up to date
+            log.warning("incident change not streamed: %s", type(exc).__name__)
+            return
+        if incident is not None:
+            for sub in list(self.subscribers):
+                sub.push(incident)
+
     async def _run(self) -> None:
         while True:
             conn: asyncpg.Connection | None = None
             try:
                 conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "citycam-health-sse"})
                 await conn.add_listener(STATUS_EVENT, self._notified)
+                await conn.add_listener(INCIDENT_CHANGED, self._incident_changed)
                 if not self._ready.is_set():
                     async with self.sessionmaker() as session:
                         self.last_id = await newest_event_id(session)
@@ -135,6 +155,18 @@ def _matches(event: StatusEvent, filters: dict[str, Any]) -> bool:
     return not districts or event.district in districts
 
 
+def _incident_matches(incident: IncidentRead, filters: dict[str, Any]) -> bool:
+    districts = filters.get("district")
+    return not districts or incident.district is None or incident.district in districts
+
+
+def format_incident(incident: IncidentRead) -> str:
+    """One SSE message for an acknowledgement change: event: incident, data: the incident JSON, no id
+    (Last-Event-ID counts status transitions only)."""
+    data = json.dumps(incident.model_dump(mode="json"), separators=(",", ":"))
+    return f"event: incident\ndata: {data}\n\n"
+
+
 def format_event(event: StatusEvent) -> str:
     """One SSE message: event: status, id: the event id, data: the event JSON."""
     data = json.dumps(event_read(event).model_dump(mode="json"), separators=(",", ":"))
@@ -151,8 +183,13 @@ async def sse(
     """The text/event-stream body for one client."""
     sub = broadcaster.subscribe(filters)
     try:
-        yield f"retry: 2000\n: connected, resuming after {last_event_id if last_event_id is not None else 'now'}\n\n"
         last = broadcaster.last_id if last_event_id is None else last_event_id
+        # The position first (event: connected, id: the last event before this stream's first): a client
+        # dropped before any transition arrived still resumes from here with Last-Event-ID, losing nothing.
+        yield (
+            f"retry: 2000\n: connected, resuming after {last_event_id if last_event_id is not None else 'now'}\n"
+            f'event: connected\nid: {last}\ndata: {{"last_event_id":{last}}}\n\n'
+        )
         catch_up = last_event_id is not None
         while True:
             if catch_up or sub.lagged:
@@ -171,6 +208,10 @@ async def sse(
                 batch = await asyncio.wait_for(sub.queue.get(), broadcaster.settings.sse_keepalive_s)
             except TimeoutError:
                 yield ": keep-alive\n\n"
+                continue
+            if isinstance(batch, IncidentRead):
+                if _incident_matches(batch, filters):
+                    yield format_incident(batch)
                 continue
             for event in batch:
                 if event.id > last:

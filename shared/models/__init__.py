@@ -14,6 +14,7 @@ from shared.models.area import (
 from shared.models.base import NAMING_CONVENTION, Base
 from shared.models.camera import CAMERA_KINDS, LIFECYCLES, SERVED_LIFECYCLES, Camera, CameraKind, Lifecycle
 from shared.models.camera_change import CameraChange
+from shared.models.console_session import ConsoleSession
 from shared.models.device_credential import DeviceCredential
 from shared.models.gateway import GATEWAY_KINDS, Gateway, GatewayKind, GatewayState
 from shared.models.heartbeat import (
@@ -59,6 +60,7 @@ __all__ = [
     "CameraKind",
     "CameraState",
     "CameraStatus",
+    "ConsoleSession",
     "DeliveryState",
     "DeviceCredential",
     "Gateway",

@@ -42,3 +42,7 @@ class Incident(Base):
     camera_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list, server_default="{}")
     camera_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    # An operator's acknowledgement ("someone is on it"): the API key's name, when, and a note.
+    acked_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)

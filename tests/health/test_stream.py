@@ -70,12 +70,16 @@ class Lines:
 
 
 async def _read_events(lines: Lines, n: int, timeout: float = 10.0) -> tuple[list[int], list[str]]:
+    """The ids of the next n transitions (the opening event: connected is not one), and the comments."""
     ids: list[int] = []
     comments: list[str] = []
 
     async def read() -> None:
+        kind = ""
         async for line in lines:
-            if line.startswith("id: "):
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("id: ") and kind == "status":
                 ids.append(int(line[4:]))
                 if len(ids) == n:
                     return
@@ -155,3 +159,55 @@ async def test_many_stream_clients_share_one_listen_connection(live, health_serv
                 )
             ).scalar_one()
         assert listeners == 1
+
+
+async def test_an_ack_goes_out_on_the_stream_as_an_incident_message(live, health_server) -> None:
+    base, key = health_server
+    operator = issue_api_key()
+    async with live.begin() as conn:
+        incident_id = (
+            await conn.execute(
+                text(
+                    "INSERT INTO incident (kind, scope, district, state, cause, opened_at)"
+                    " VALUES ('district', 'Q1', 'Q1', 'open', 'power', now()) RETURNING id"
+                )
+            )
+        ).scalar_one()
+        await conn.execute(
+            text("INSERT INTO api_key (id, name, role, prefix, key_hash) VALUES (:id, 'op', 'operator', :p, :h)"),
+            {"id": uuid.uuid4(), "p": operator.prefix, "h": operator.hash},
+        )
+    client = httpx.AsyncClient(base_url=base, timeout=10)
+    async with client, client.stream("GET", "/v1/health/stream", headers=bearer(key)) as r:
+        lines = Lines(r)
+        await anext(lines)  # subscribed once the first line arrives
+        acked = await client.post(f"/v1/health/incidents/{incident_id}/ack", headers=bearer(operator.secret))
+        assert acked.status_code == 200
+
+        async def message() -> list[str]:
+            got: list[str] = []
+            async for line in lines:
+                if line.startswith("event: incident") or got:
+                    got.append(line)
+                if line == "" and got:
+                    return got
+            return got
+
+        got = await asyncio.wait_for(message(), 10)
+    assert got[0] == "event: incident"
+    assert not any(line.startswith("id:") for line in got)
+    assert f'"id":{incident_id}' in got[1] and '"acked_by":"op"' in got[1]
+
+
+async def test_the_stream_opens_with_its_position_so_an_early_drop_loses_nothing(live, health_server) -> None:
+    base, key = health_server
+    camera_id = await add_live_camera(live, "Q1-SSE")
+    before = await _emit(live, camera_id, "online")
+    client = httpx.AsyncClient(base_url=base, timeout=10)
+    async with client, client.stream("GET", "/v1/health/stream", headers=bearer(key)) as r:
+        head: list[str] = []
+        async for line in r.aiter_lines():
+            head.append(line)
+            if line.startswith("data: "):
+                break
+    assert head[-3:] == ["event: connected", f"id: {before}", f'data: {{"last_event_id":{before}}}']

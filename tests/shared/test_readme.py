@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings
 from citycam.cluster.settings import ClusterSettings
 from citycam.settings import PortSettings
 from citycam.simulator.settings import SimulatorSettings
+from services.health.console.settings import ConsoleSettings
 from services.health.settings import HealthSettings
 from services.ingest.settings import IngestSettings
 from services.probe.settings import ProbeSettings
@@ -24,6 +25,7 @@ CLASSES: list[type[BaseSettings]] = [
     RegistrySettings,
     IngestSettings,
     HealthSettings,
+    ConsoleSettings,
     ProbeSettings,
     SimulatorSettings,
     ClusterSettings,
